@@ -1,0 +1,161 @@
+/**
+ * `npm run setup`: everything a notebook run needs, idempotent and quick the second time.
+ *   1. the self-link node_modules/mechinterp-ts -> .. (so notebooks import "mechinterp-ts");
+ *   2. a Python with jupyter_client + nbclient (found, or installed the way the machine allows);
+ *   3. the kernel spec `mechinterp-ts` in the user's Jupyter kernels folder (tslab from this
+ *      project's node_modules, started by this Node.js);
+ *   4. a check that the kernel runs a cell through a real Jupyter client; remembered in
+ *      .cache/kernel-setup.json until anything it depends on changes.
+ */
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { executeNotebook, describeCellError } from "./execute";
+import { machineFacts, planJupyterInstall, runInstallPlan } from "./install";
+import { KERNEL_NAME, kernelSpec, projectRoot, writeKernelSpec } from "./kernelspec";
+import { capability, describeProbes, findJupyterPython, PythonInfo } from "./python";
+import { ensureSelfLink } from "./selfLink";
+
+export interface SetupOptions {
+  /** Where to register the kernel. Default: `<jupyter data dir>/kernels` of the Python found. */
+  kernelsDir?: string;
+  /** Install Jupyter when it is missing (default true); false fails with instructions instead. */
+  install?: boolean;
+  /** Run the kernel check even when it passed before for this exact set-up. */
+  force?: boolean;
+  /** Environment to search and run in (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Progress lines (default: stderr). */
+  log?: (line: string) => void;
+}
+
+export interface SetupResult {
+  python: PythonInfo;
+  kernelsDir: string;
+  kernelFile: string;
+  /** "now": the kernel ran a cell in this call; "before": an earlier identical set-up did. */
+  verified: "now" | "before";
+}
+
+const STAMP_VERSION = 1;
+
+function stampFile(root: string): string {
+  return path.join(root, ".cache", "kernel-setup.json");
+}
+
+/** Everything the kernel check depends on; when it changes, the check runs again. */
+function stampKey(python: PythonInfo, kernelFile: string, root: string): string {
+  const tslabPkg = path.join(root, "node_modules", "tslab", "package.json");
+  const parts = [
+    STAMP_VERSION,
+    python.executable,
+    python.version,
+    kernelFile,
+    fs.readFileSync(kernelFile, "utf8"),
+    fs.existsSync(tslabPkg) ? JSON.parse(fs.readFileSync(tslabPkg, "utf8")).version : "",
+    process.version,
+  ];
+  return crypto.createHash("sha256").update(JSON.stringify(parts)).digest("hex");
+}
+
+/** The environment under which Jupyter finds the kernel spec in `kernelsDir` first. */
+export function envWithKernels(kernelsDir: string, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const dataDir = path.dirname(path.resolve(kernelsDir));
+  const rest = (env.JUPYTER_PATH ?? "").split(path.delimiter).filter((p) => p && path.resolve(p) !== dataDir);
+  return { ...env, JUPYTER_PATH: [dataDir, ...rest].join(path.delimiter) };
+}
+
+/** Executes `console.log(6 * 7)` under the kernel through nbclient; throws with details unless it prints 42. */
+export async function verifyKernel(python: PythonInfo, kernelsDir: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mechinterp-kernel-check-"));
+  try {
+    const input = path.join(dir, "check.ipynb");
+    const output = path.join(dir, "check.out.ipynb");
+    const nb = {
+      nbformat: 4,
+      nbformat_minor: 5,
+      metadata: { kernelspec: { name: KERNEL_NAME, display_name: KERNEL_NAME, language: "typescript" } },
+      cells: [{ cell_type: "code", id: "check", metadata: {}, execution_count: null, outputs: [], source: "const answer: number = 6 * 7;\nconsole.log(answer);" }],
+    };
+    fs.writeFileSync(input, JSON.stringify(nb));
+    const report = await executeNotebook({
+      python: python.command,
+      input,
+      output,
+      kernelName: KERNEL_NAME,
+      cwd: dir,
+      cellTimeoutS: 120,
+      startupTimeoutS: 120,
+      env: envWithKernels(kernelsDir, env),
+    });
+    if (!report.ok && report.error) throw new Error(`The kernel check failed.\n${describeCellError(report.error, input)}`);
+    const executed = JSON.parse(fs.readFileSync(output, "utf8"));
+    const text = (executed.cells[0].outputs as Array<{ text?: string | string[] }>)
+      .map((o) => (Array.isArray(o.text) ? o.text.join("") : o.text ?? ""))
+      .join("");
+    if (text.trim() !== "42") {
+      throw new Error(
+        `The kernel check ran, but printed ${JSON.stringify(text)} instead of "42". Outputs: ${JSON.stringify(executed.cells[0].outputs)}`
+      );
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Finds (or installs) Jupyter, registers the kernel and checks it. */
+export async function setup(options: SetupOptions = {}): Promise<SetupResult> {
+  const env = options.env ?? process.env;
+  const log = options.log ?? ((line: string) => process.stderr.write(line + "\n"));
+  const root = projectRoot();
+
+  ensureSelfLink(root);
+  kernelSpec(root); // throws with "run npm install" when tslab is missing
+
+  let search = findJupyterPython(env);
+  if (!search.best || capability(search.best) < 2) {
+    const lacking = `No Python with jupyter_client and nbclient was found:\n${describeProbes(search.probed)}`;
+    const facts = await machineFacts(search.probed, env);
+    const plan = planJupyterInstall(facts);
+    if (options.install === false || plan.method === "manual") {
+      throw new Error(`${lacking}\n${plan.manual}`);
+    }
+    log(`${lacking}\nInstalling Jupyter with ${plan.method}:`);
+    const installed = runInstallPlan(plan, log);
+    search = findJupyterPython(env);
+    if (!installed || !search.best || capability(search.best) < 2) {
+      throw new Error(`Installing Jupyter with ${plan.method} did not work.\n${describeProbes(search.probed)}\n${plan.manual}`);
+    }
+  }
+  const python = search.best;
+  const dataDir = python.dataDir ?? path.join(os.homedir(), ".local", "share", "jupyter");
+  const kernelsDir = options.kernelsDir ?? path.join(dataDir, "kernels");
+
+  const kernelFile = path.join(kernelsDir, KERNEL_NAME, "kernel.json");
+  const wanted = JSON.stringify(kernelSpec(root), null, 2) + "\n";
+  if (!fs.existsSync(kernelFile) || fs.readFileSync(kernelFile, "utf8") !== wanted) {
+    writeKernelSpec(kernelsDir, root);
+    log(`Registered the Jupyter kernel "${KERNEL_NAME}" in ${kernelFile}`);
+  }
+
+  // One entry per kernel file, so a test's temporary registration does not evict the user's.
+  const key = stampKey(python, kernelFile, root);
+  const stamp = stampFile(root);
+  let checked: Record<string, { key: string; python: string; checkedAt: string }> = {};
+  try {
+    checked = JSON.parse(fs.readFileSync(stamp, "utf8"));
+  } catch {
+    checked = {};
+  }
+  if (!options.force && checked[kernelFile]?.key === key) {
+    return { python, kernelsDir, kernelFile, verified: "before" };
+  }
+  log(`Checking the kernel through Jupyter (${python.command}, nbclient)...`);
+  await verifyKernel(python, kernelsDir, env);
+  for (const [file] of Object.entries(checked)) if (!fs.existsSync(file)) delete checked[file];
+  checked[kernelFile] = { key, python: python.command, checkedAt: new Date().toISOString() };
+  fs.mkdirSync(path.dirname(stamp), { recursive: true });
+  fs.writeFileSync(stamp, JSON.stringify(checked, null, 2) + "\n");
+  return { python, kernelsDir, kernelFile, verified: "now" };
+}
