@@ -164,3 +164,15 @@ export function softmax(x: tf.Tensor | ArrayLike<number>): tf.Tensor | number[] 
   const total = exps.reduce((s, e) => s + e, 0);
   return exps.map((e) => e / total);
 }
+
+/**
+ * `[start, start + step, ...]` up to but excluding `stop`, as Python's `range` / `np.arange`;
+ * `range(n)` is `[0, 1, ..., n - 1]`.
+ */
+export function range(start: number, stop?: number, step = 1): number[] {
+  if (stop === undefined) [start, stop] = [0, start];
+  if (step === 0 || !Number.isFinite(step)) throw new Error(`range: step must be a non-zero finite number, got ${step}.`);
+  const out: number[] = [];
+  for (let v = start; step > 0 ? v < stop : v > stop; v += step) out.push(v);
+  return out;
+}

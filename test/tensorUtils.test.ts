@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import { tf, initBackend } from "../src/backend";
-import { at, item, topK, norm, cosineSimilarity, softmax } from "../src/tensorUtils";
+import { at, item, topK, norm, cosineSimilarity, softmax, range } from "../src/tensorUtils";
 
 /** A [2, 3, 4] nested array whose element [i][j][k] is 100i + 10j + k, and its tensor. */
 const nested = [0, 1].map((i) => [0, 1, 2].map((j) => [0, 1, 2, 3].map((k) => 100 * i + 10 * j + k)));
@@ -145,6 +145,25 @@ describe("tensorUtils", () => {
       const q = noLeak(() => tf.tidy(() => softmax(ints).arraySync()));
       ints.dispose();
       assert.deepStrictEqual(q, [0.5, 0.5]);
+    });
+  });
+
+  describe("range", () => {
+    const cases: Array<{ args: [number, number?, number?]; expected: number[] }> = [
+      { args: [4], expected: [0, 1, 2, 3] },
+      { args: [0], expected: [] },
+      { args: [2, 5], expected: [2, 3, 4] },
+      { args: [5, 2], expected: [] },
+      { args: [0, 10, 3], expected: [0, 3, 6, 9] },
+      { args: [3, 0, -1], expected: [3, 2, 1] },
+    ];
+    for (const { args, expected } of cases) {
+      it(`range(${args.filter((a) => a !== undefined).join(", ")}) = [${expected}]`, () => {
+        assert.deepStrictEqual(range(...args), expected);
+      });
+    }
+    it("rejects a zero step", () => {
+      assert.throws(() => range(0, 3, 0), /step must be a non-zero finite number, got 0/);
     });
   });
 });
