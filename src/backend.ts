@@ -8,8 +8,9 @@
  * Notebooks must use the `tf` exported here (re-exported from the package root): a second copy of
  * tfjs-core would hold its own registry of backends and tensors.
  */
-import * as tf from "@tensorflow/tfjs-core";
-import "@tensorflow/tfjs-backend-cpu";
+// The full @tensorflow/tfjs (core, cpu backend, chained methods such as t.sum(), the same API
+// as in the tfjs docs); tfjs-node-gpu builds on this same package, so there is one instance.
+import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 
 export { tf };
@@ -108,7 +109,7 @@ export async function initBackend(options: { backend?: BackendName | string } = 
   const errors: string[] = [];
   for (const name of order) {
     try {
-      if (tf.getBackend() === name || (await tf.setBackend(name))) {
+      if (tf.engine().backendName === name || (await tf.setBackend(name))) {
         await tf.ready();
         chosen = name;
         return { backend: name, device: describe(name) };

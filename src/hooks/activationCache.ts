@@ -1,0 +1,105 @@
+/**
+ * ActivationCache: the activations of one forward pass, keyed by full hook name, in the order the
+ * forward pass produced them (as TransformerLens's `cache.cache_dict`). The cache owns its tensors:
+ * `dispose()` frees them all.
+ */
+import { tf } from "../backend";
+import { closestNames, getActName } from "./actNames";
+
+export class ActivationCache {
+  private readonly store: Map<string, tf.Tensor>;
+  private disposed = false;
+
+  /**
+   * @param activations full hook name → tensor; ownership passes to the cache.
+   * @param nLayers used to resolve negative layer indices.
+   */
+  constructor(activations: Map<string, tf.Tensor>, private readonly nLayers: number, readonly hasBatchDim = true) {
+    this.store = activations;
+  }
+
+  /** Number of cached activations, as `len(cache)` in TransformerLens. */
+  get size(): number {
+    return this.store.size;
+  }
+
+  keys(): string[] {
+    return [...this.store.keys()];
+  }
+
+  values(): tf.Tensor[] {
+    this.checkAlive();
+    return [...this.store.values()];
+  }
+
+  entries(): [string, tf.Tensor][] {
+    this.checkAlive();
+    return [...this.store.entries()];
+  }
+
+  [Symbol.iterator](): IterableIterator<[string, tf.Tensor]> {
+    this.checkAlive();
+    return this.store.entries();
+  }
+
+  /** Whether the cache has this activation (same name resolution as `get`). */
+  has(name: string, layer?: number, layerType?: string): boolean {
+    return this.store.has(this.resolve(name, layer, layerType));
+  }
+
+  /**
+   * An activation by full name (`"blocks.5.attn.hook_pattern"`) or by TransformerLens shorthand
+   * (`get("pattern", 5)`, `get("scale", 3, "ln1")`, `get("resid_post", -1)`). The tensor stays owned
+   * by the cache: do not dispose it; clone it to keep it past `cache.dispose()`.
+   */
+  get(name: string, layer?: number, layerType?: string): tf.Tensor {
+    this.checkAlive();
+    const key = this.resolve(name, layer, layerType);
+    const t = this.store.get(key);
+    if (t === undefined) {
+      const asked = layer === undefined ? `"${name}"` : `("${name}", ${layer}${layerType ? `, "${layerType}"` : ""}) → "${key}"`;
+      throw new Error(
+        `No activation ${asked} in the cache. Closest names: ${closestNames(key, this.store.keys()).join(", ")}. ` +
+          `(A runWithCache with a namesFilter keeps only the names it matched.)`
+      );
+    }
+    return t;
+  }
+
+  private resolve(name: string, layer?: number, layerType?: string): string {
+    if (layer === undefined && layerType === undefined && this.store.has(name)) return name;
+    if (layer !== undefined) {
+      if (!Number.isInteger(layer)) throw new Error(`Layer must be an integer, got ${layer}`);
+      if (layer < 0) layer += this.nLayers;
+      if (layer < 0 || layer >= this.nLayers) {
+        throw new Error(`Layer ${layer} is out of range: the model has ${this.nLayers} layers (0..${this.nLayers - 1}, or -1..-${this.nLayers}).`);
+      }
+    }
+    return getActName(name, layer, layerType);
+  }
+
+  /** A new cache with the batch dimension (of size 1) removed; the new cache owns copies. */
+  removeBatchDim(): ActivationCache {
+    this.checkAlive();
+    const out = new Map<string, tf.Tensor>();
+    for (const [k, t] of this.store) {
+      if (t.shape[0] !== 1) throw new Error(`removeBatchDim needs batch size 1, but "${k}" has shape [${t.shape.join(", ")}]`);
+      out.set(k, tf.squeeze(t, [0]));
+    }
+    return new ActivationCache(out, this.nLayers, false);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    for (const t of this.store.values()) t.dispose();
+    this.disposed = true;
+  }
+
+  toString(): string {
+    return `ActivationCache with keys [${this.keys().slice(0, 6).join(", ")}${this.size > 6 ? ", ..." : ""}] (${this.size} tensors)`;
+  }
+
+  private checkAlive(): void {
+    if (this.disposed) throw new Error("This ActivationCache was disposed; run the model again to get a new one.");
+  }
+}

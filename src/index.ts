@@ -1,0 +1,15 @@
+/**
+ * mechinterp-ts: mechanistic interpretability from TypeScript.
+ * weights (read, convert, process) → model (components with hook points) → hooks and cache → display.
+ */
+export { tf, initBackend, backendInfo } from "./backend";
+export type { BackendInfo, BackendName } from "./backend";
+export { HookedTransformer } from "./model/HookedTransformer";
+export type { FromPretrainedOptions, ForwardOptions, RunWithCacheOptions, FwdHook } from "./model/HookedTransformer";
+export type { HookedTransformerConfig } from "./model/config";
+export type { TokensInput } from "./model/tokens";
+export { ActivationCache } from "./hooks/activationCache";
+export { HookPoint } from "./hooks/hookPoint";
+export type { HookFn, HookContext } from "./hooks/hookPoint";
+export * as utils from "./utils";
+export * from "./tensorUtils";

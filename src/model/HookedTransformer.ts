@@ -1,0 +1,389 @@
+/**
+ * HookedTransformer: GPT-2 with every activation behind a TransformerLens-named hook point.
+ * This class only composes: loading lives in weights/, components in model/components/, hook
+ * machinery and the cache in hooks/.
+ *
+ * Tensor ownership: parameters belong to the model (`dispose()` frees them). Logits and losses
+ * returned by forward/runWithCache/runWithHooks belong to the caller. Cached activations belong to
+ * the ActivationCache. A tokens tensor passed in stays the caller's.
+ */
+import { BackendInfo, BackendName, initBackend, tf } from "../backend";
+import { ActivationCache } from "../hooks/activationCache";
+import { closestNames } from "../hooks/actNames";
+import { HookContext, HookFn, HookPoint, Module } from "../hooks/hookPoint";
+import { Gpt2Tokenizer } from "../tokenizer/gpt2Tokenizer";
+import { StateDict } from "../weights/hostTensor";
+import { DownloadProgressCallback } from "../weights/hub";
+import { loadCheckpoint, resolveModelSource } from "../weights/loadPretrained";
+import { ProcessWeightsOptions, processWeights } from "../weights/processWeights";
+import { Attention } from "./components/attention";
+import { Embed } from "./components/embed";
+import { LayerNorm } from "./components/layerNorm";
+import { MLP } from "./components/mlp";
+import { PosEmbed } from "./components/posEmbed";
+import { TransformerBlock } from "./components/transformerBlock";
+import { Unembed } from "./components/unembed";
+import { HookedTransformerConfig } from "./config";
+import { PreparedTokens, TokensInput, prepareTokens, tokenizeBatch } from "./tokens";
+
+export interface FromPretrainedOptions extends ProcessWeightsOptions {
+  /** Force a backend ("tensorflow" = tfjs-node-gpu, "wasm", "cpu"); default: best available or $MECHINTERP_BACKEND. */
+  backend?: BackendName;
+  /** Alias of `backend`, for readers of TransformerLens code (`device="cpu"`). "cuda" means "tensorflow". */
+  device?: string;
+  /** Hugging Face cache folder for downloads. */
+  cacheDir?: string;
+  /** Download progress (default: a bar on stderr). */
+  onProgress?: DownloadProgressCallback;
+}
+
+export type ReturnType = "logits" | "loss" | "both";
+export interface ForwardOptions {
+  returnType?: ReturnType;
+  /** Loss per token [batch, pos - 1] instead of the mean. */
+  lossPerToken?: boolean;
+}
+
+/** A hook name, or a predicate over hook names, and the function to run there. */
+export type FwdHook = [string | ((name: string) => boolean), HookFn];
+
+export interface RunWithCacheOptions {
+  /** Which activations to keep: a name, a list of names, or a predicate. Default: all. */
+  namesFilter?: string | string[] | ((name: string) => boolean);
+  /** Drop the batch dimension from logits and activations (batch must be 1). */
+  removeBatchDim?: boolean;
+}
+
+type ForwardResult = { logits?: tf.Tensor3D; loss?: tf.Tensor };
+
+export class HookedTransformer extends Module {
+  readonly hook_embed = new HookPoint(); // [batch, pos, d_model]
+  readonly hook_pos_embed = new HookPoint(); // [batch, pos, d_model]
+  readonly embed: Embed;
+  readonly pos_embed: PosEmbed;
+  readonly blocks: TransformerBlock[];
+  readonly ln_final: LayerNorm;
+  readonly unembed: Unembed;
+
+  readonly tokenizer = new Gpt2Tokenizer();
+  /** Every hook point by full name, in forward order. */
+  readonly hookDict: ReadonlyMap<string, HookPoint>;
+  private readonly params: [string, tf.Tensor][];
+  private readonly stacked = new Map<string, tf.Tensor>();
+  private disposed = false;
+
+  private constructor(readonly cfg: HookedTransformerConfig, stateDict: StateDict, readonly backendInfo: BackendInfo) {
+    super();
+    this.params = [...stateDict].map(([name, t]) => [name, tf.tensor(t.data, t.shape, "float32")]);
+    const p = new Map(this.params);
+    const get = <T extends tf.Tensor>(name: string): T => {
+      const t = p.get(name);
+      if (!t) throw new Error(`Internal error: parameter "${name}" missing`);
+      return t as T;
+    };
+    const opt = <T extends tf.Tensor>(name: string): T | undefined => p.get(name) as T | undefined;
+    this.embed = new Embed(get("embed.W_E"));
+    this.pos_embed = new PosEmbed(get("pos_embed.W_pos"));
+    this.blocks = [];
+    for (let l = 0; l < cfg.nLayers; l++) {
+      const b = `blocks.${l}.`;
+      const attn = new Attention(
+        {
+          W_Q: get(b + "attn.W_Q"), W_K: get(b + "attn.W_K"), W_V: get(b + "attn.W_V"), W_O: get(b + "attn.W_O"),
+          b_Q: get(b + "attn.b_Q"), b_K: get(b + "attn.b_K"), b_V: get(b + "attn.b_V"), b_O: get(b + "attn.b_O"),
+        },
+        cfg.nHeads,
+        cfg.dHead
+      );
+      const mlp = new MLP({ W_in: get(b + "mlp.W_in"), b_in: get(b + "mlp.b_in"), W_out: get(b + "mlp.W_out"), b_out: get(b + "mlp.b_out") }, cfg.actFn);
+      const ln1 = new LayerNorm(cfg.eps, opt(b + "ln1.w"), opt(b + "ln1.b"));
+      const ln2 = new LayerNorm(cfg.eps, opt(b + "ln2.w"), opt(b + "ln2.b"));
+      this.blocks.push(new TransformerBlock(ln1, attn, ln2, mlp));
+    }
+    this.ln_final = new LayerNorm(cfg.eps, opt("ln_final.w"), opt("ln_final.b"));
+    this.unembed = new Unembed(get("unembed.W_U"), get("unembed.b_U"));
+    this.hookDict = new Map(this.forwardOrder(this.nameHookPoints()).map((h) => [h.name, h]));
+  }
+
+  /** Hook points sorted as the forward pass reaches them (fields are declared per component, not globally in order). */
+  private forwardOrder(points: HookPoint[]): HookPoint[] {
+    const byName = new Map(points.map((h) => [h.name, h]));
+    const order = ["hook_embed", "hook_pos_embed"];
+    for (let l = 0; l < this.cfg.nLayers; l++) {
+      const b = `blocks.${l}.`;
+      order.push(
+        ...["hook_resid_pre", "ln1.hook_scale", "ln1.hook_normalized", "attn.hook_q", "attn.hook_k", "attn.hook_v", "attn.hook_attn_scores", "attn.hook_pattern", "attn.hook_z", "hook_attn_out", "hook_resid_mid", "ln2.hook_scale", "ln2.hook_normalized", "mlp.hook_pre", "mlp.hook_post", "hook_mlp_out", "hook_resid_post"].map((n) => b + n)
+      );
+    }
+    order.push("ln_final.hook_scale", "ln_final.hook_normalized");
+    const sorted = order.map((n) => byName.get(n)).filter((h): h is HookPoint => h !== undefined);
+    if (sorted.length !== points.length) throw new Error("Internal error: hook point list out of date");
+    return sorted;
+  }
+
+  /**
+   * Loads a GPT-2 model by TransformerLens name (`"gpt2-small"`, `"gpt2"`, `"gpt2-medium"`, ...) or
+   * from a local Hugging Face folder (config.json + model.safetensors), with TransformerLens's
+   * default weight processing (fold LayerNorm, centre writing weights, centre unembed, fold value biases).
+   */
+  static async fromPretrained(nameOrDir: string, options: FromPretrainedOptions = {}): Promise<HookedTransformer> {
+    const backend = options.backend ?? (options.device && options.device !== "cpu" ? (options.device as BackendName) : undefined);
+    const backendInfo = await initBackend({ backend });
+    const source = await resolveModelSource(nameOrDir, { cacheDir: options.cacheDir, onProgress: options.onProgress });
+    const checkpoint = loadCheckpoint(source);
+    const { stateDict, cfg } = processWeights(checkpoint.stateDict, checkpoint.cfg, options);
+    return new HookedTransformer(cfg, stateDict, backendInfo);
+  }
+
+  /** As fromPretrained, with no weight processing: parameters exactly as in the checkpoint. */
+  static fromPretrainedNoProcessing(nameOrDir: string, options: Omit<FromPretrainedOptions, keyof ProcessWeightsOptions> = {}): Promise<HookedTransformer> {
+    return HookedTransformer.fromPretrained(nameOrDir, { ...options, foldLn: false, centerWritingWeights: false, centerUnembed: false, foldValueBiases: false });
+  }
+
+  // ---- tokens --------------------------------------------------------------------------------
+
+  /** @returns [batch, pos] int32, owned by the caller. BOS (50256) first unless prependBos is false. */
+  toTokens(text: string | string[], { prependBos = true }: { prependBos?: boolean } = {}): tf.Tensor2D {
+    const rows = tokenizeBatch(this.tokenizer, text, prependBos);
+    return tf.tensor2d(rows, [rows.length, rows[0].length], "int32");
+  }
+
+  /** Each token of `input` as text, e.g. ["<|endoftext|>", "The", " capital", ...]. Batched input must have batch 1. */
+  toStrTokens(input: string | number[] | tf.Tensor, { prependBos = true }: { prependBos?: boolean } = {}): string[] {
+    let ids: number[];
+    if (typeof input === "string") ids = tokenizeBatch(this.tokenizer, input, prependBos)[0];
+    else if (Array.isArray(input)) ids = input;
+    else {
+      if (input.rank === 2 && input.shape[0] !== 1) throw new Error(`toStrTokens takes one sequence; got a batch of ${input.shape[0]}. Index a row first.`);
+      if (input.rank > 2) throw new Error(`toStrTokens takes a 1-D or [1, pos] tensor; got shape [${input.shape.join(", ")}].`);
+      ids = Array.from(input.dataSync());
+    }
+    return ids.map((t) => this.tokenizer.decode([t]));
+  }
+
+  /**
+   * TransformerLens's `to_string`: token ids to text. A number or 1-D input gives a string; a
+   * [batch, pos] input gives one string per row. With no argument, describes the model.
+   */
+  override toString(): string;
+  override toString(tokens: number | number[] | tf.Tensor1D | tf.Scalar): string;
+  override toString(tokens: number[][] | tf.Tensor2D): string[];
+  override toString(tokens?: number | number[] | number[][] | tf.Tensor): string | string[] {
+    if (tokens === undefined) return `HookedTransformer(${this.cfg.modelName}: ${this.cfg.nLayers} layers, d_model ${this.cfg.dModel})`;
+    if (typeof tokens === "number") return this.tokenizer.decode([tokens]);
+    if (tokens instanceof tf.Tensor) {
+      if (tokens.rank > 2) throw new Error(`toString takes at most a 2-D tensor; got shape [${tokens.shape.join(", ")}].`);
+      const arr = tokens.arraySync() as number | number[] | number[][];
+      return this.toString(arr as never);
+    }
+    if (tokens.length > 0 && Array.isArray(tokens[0])) return (tokens as number[][]).map((row) => this.tokenizer.decode(row));
+    return this.tokenizer.decode(tokens as number[]);
+  }
+
+  /** The id of a text that is exactly one token, e.g. " Paris" → 6342. */
+  toSingleToken(text: string): number {
+    const ids = this.tokenizer.encode(text);
+    if (ids.length !== 1) {
+      throw new Error(`"${text}" is ${ids.length} tokens (${ids.map((t) => JSON.stringify(this.tokenizer.decode([t]))).join(", ")}), not one.`);
+    }
+    return ids[0];
+  }
+
+  // ---- forward passes --------------------------------------------------------------------------
+
+  /**
+   * @returns logits [batch, pos, d_vocab], the mean next-token loss (scalar), the loss per token
+   * [batch, pos - 1], or {logits, loss} for returnType "both". Owned by the caller.
+   */
+  forward(tokens: TokensInput, options?: { returnType?: "logits" }): tf.Tensor3D;
+  forward(tokens: TokensInput, options: { returnType: "loss"; lossPerToken?: boolean }): tf.Tensor;
+  forward(tokens: TokensInput, options: { returnType: "both"; lossPerToken?: boolean }): { logits: tf.Tensor3D; loss: tf.Tensor };
+  forward(tokens: TokensInput, options: ForwardOptions = {}): tf.Tensor | { logits: tf.Tensor3D; loss: tf.Tensor } {
+    const returnType = options.returnType ?? "logits";
+    if (!["logits", "loss", "both"].includes(returnType)) throw new Error(`returnType must be "logits", "loss" or "both"; got "${returnType}".`);
+    const { result } = this.execute(tokens, { returnType, lossPerToken: options.lossPerToken ?? false });
+    if (returnType === "logits") return result.logits!;
+    if (returnType === "loss") return result.loss!;
+    return { logits: result.logits!, loss: result.loss! };
+  }
+
+  /** Runs the model and keeps activations: `[logits [batch, pos, d_vocab], cache]`, both owned by the caller. */
+  runWithCache(tokens: TokensInput, options: RunWithCacheOptions = {}): [tf.Tensor3D, ActivationCache] {
+    const keep = this.namesFilter(options.namesFilter);
+    const { result, acts } = this.execute(tokens, { returnType: "logits", keep });
+    let logits = result.logits!;
+    let cache = new ActivationCache(acts, this.cfg.nLayers);
+    if (options.removeBatchDim) {
+      try {
+        const squeezed = cache.removeBatchDim();
+        const l2 = tf.squeeze(logits, [0]) as unknown as tf.Tensor3D;
+        cache.dispose();
+        logits.dispose();
+        cache = squeezed;
+        logits = l2;
+      } catch (err) {
+        cache.dispose();
+        logits.dispose();
+        throw err;
+      }
+    }
+    return [logits, cache];
+  }
+
+  /**
+   * Runs with temporary forward hooks: `fwdHooks: [[name or predicate, fn], ...]`. A hook may return
+   * a replacement of the same shape. Hooks are removed when the call ends, also when it throws.
+   */
+  runWithHooks(tokens: TokensInput, options: { fwdHooks: FwdHook[] } & ForwardOptions): tf.Tensor | { logits: tf.Tensor3D; loss: tf.Tensor } {
+    const removers: (() => void)[] = [];
+    try {
+      for (const [which, fn] of options.fwdHooks) {
+        if (typeof fn !== "function") throw new Error(`The hook for ${String(which)} is not a function.`);
+        for (const hp of this.matchHookPoints(which)) removers.push(hp.addHook(fn));
+      }
+      return this.forward(tokens, options as never);
+    } finally {
+      removers.forEach((r) => r());
+    }
+  }
+
+  /** Hook points matching a name (must exist) or a predicate (may match none). */
+  private matchHookPoints(which: string | ((name: string) => boolean)): HookPoint[] {
+    if (typeof which === "function") return [...this.hookDict.values()].filter((h) => which(h.name));
+    const hp = this.hookDict.get(which);
+    if (!hp) {
+      throw new Error(`Unknown hook name "${which}". Closest hook names: ${closestNames(which, this.hookDict.keys()).join(", ")}.`);
+    }
+    return [hp];
+  }
+
+  private namesFilter(filter: RunWithCacheOptions["namesFilter"]): (name: string) => boolean {
+    if (filter === undefined) return () => true;
+    if (typeof filter === "function") return filter;
+    const names = typeof filter === "string" ? [filter] : filter;
+    for (const n of names) this.matchHookPoints(n); // unknown names fail loudly, with suggestions
+    const set = new Set(names);
+    return (n) => set.has(n);
+  }
+
+  /**
+   * The forward pass. Each block runs in its own tf.tidy, so intermediates that nobody asked for
+   * are freed as soon as the block ends; kept activations leave the tidy as its return value.
+   */
+  private execute(
+    input: TokensInput,
+    opts: { returnType: ReturnType; lossPerToken?: boolean; keep?: (name: string) => boolean }
+  ): { result: ForwardResult; acts: Map<string, tf.Tensor> } {
+    if (this.disposed) throw new Error("This model was disposed; load it again.");
+    const prepared: PreparedTokens = prepareTokens(input, { tokenizer: this.tokenizer, dVocab: this.cfg.dVocab, nCtx: this.cfg.nCtx });
+    const { tokens } = prepared;
+    // A recording hook, added after any user hooks so the cache holds what flowed downstream.
+    let bucket: Record<string, tf.Tensor> = {};
+    const record: HookFn = (act: tf.Tensor, hook: HookContext) => {
+      bucket[hook.name] = act;
+    };
+    const removers = opts.keep ? [...this.hookDict.values()].filter((h) => opts.keep!(h.name)).map((h) => h.addHook(record)) : [];
+    try {
+      const out = tf.tidy(() => {
+        const collected: Record<string, tf.Tensor> = {};
+        const step = <T extends tf.Tensor>(fn: () => T): T => {
+          bucket = {};
+          const r = tf.tidy(() => ({ value: fn(), acts: bucket }));
+          Object.assign(collected, r.acts);
+          return r.value as T;
+        };
+        let resid = step(() => {
+          const embed = this.hook_embed.run(this.embed.forward(tokens));
+          const pos = this.hook_pos_embed.run(this.pos_embed.forward(tokens));
+          return tf.add(embed, pos) as tf.Tensor3D;
+        });
+        for (const block of this.blocks) resid = step(() => block.forward(resid));
+        const result: { logits?: tf.Tensor3D; loss?: tf.Tensor } = {};
+        const logits = step(() => this.unembed.forward(this.ln_final.forward(resid)));
+        if (opts.returnType !== "logits") result.loss = crossEntropyLoss(logits, tokens, opts.lossPerToken ?? false);
+        if (opts.returnType !== "loss") result.logits = logits;
+        return { result, collected };
+      });
+      return { result: out.result, acts: new Map(Object.entries(out.collected)) };
+    } finally {
+      removers.forEach((r) => r());
+      bucket = {};
+      if (prepared.owned) tokens.dispose();
+    }
+  }
+
+  // ---- parameters -------------------------------------------------------------------------------
+
+  /** [name, tensor] pairs with TransformerLens's parameter names, e.g. "blocks.0.attn.W_Q". Owned by the model. */
+  namedParameters(): [string, tf.Tensor][] {
+    return [...this.params];
+  }
+
+  /** The parameter tensors (owned by the model). Their total size equals TransformerLens's count. */
+  parameters(): tf.Tensor[] {
+    return this.params.map(([, t]) => t);
+  }
+
+  numParameters(): number {
+    return this.params.reduce((n, [, t]) => n + t.size, 0);
+  }
+
+  get W_E(): tf.Tensor2D { return this.embed.W_E; } // [d_vocab, d_model]
+  get W_pos(): tf.Tensor2D { return this.pos_embed.W_pos; } // [n_ctx, d_model]
+  get W_U(): tf.Tensor2D { return this.unembed.W_U; } // [d_model, d_vocab]
+  get b_U(): tf.Tensor1D { return this.unembed.b_U; } // [d_vocab]
+  /** Stacked over layers, as TransformerLens: [n_layers, n_heads, d_model, d_head]. Owned by the model (made once). */
+  get W_Q(): tf.Tensor4D { return this.stack("W_Q", (b) => b.attn.W_Q); }
+  get W_K(): tf.Tensor4D { return this.stack("W_K", (b) => b.attn.W_K); }
+  get W_V(): tf.Tensor4D { return this.stack("W_V", (b) => b.attn.W_V); }
+  /** [n_layers, n_heads, d_head, d_model] */
+  get W_O(): tf.Tensor4D { return this.stack("W_O", (b) => b.attn.W_O); }
+  /** [n_layers, n_heads, d_head] */
+  get b_Q(): tf.Tensor3D { return this.stack("b_Q", (b) => b.attn.b_Q); }
+  get b_K(): tf.Tensor3D { return this.stack("b_K", (b) => b.attn.b_K); }
+  get b_V(): tf.Tensor3D { return this.stack("b_V", (b) => b.attn.b_V); }
+  /** [n_layers, d_model] */
+  get b_O(): tf.Tensor2D { return this.stack("b_O", (b) => b.attn.b_O); }
+  /** [n_layers, d_model, d_mlp] */
+  get W_in(): tf.Tensor3D { return this.stack("W_in", (b) => b.mlp.W_in); }
+  /** [n_layers, d_mlp] */
+  get b_in(): tf.Tensor2D { return this.stack("b_in", (b) => b.mlp.b_in); }
+  /** [n_layers, d_mlp, d_model] */
+  get W_out(): tf.Tensor3D { return this.stack("W_out", (b) => b.mlp.W_out); }
+  /** [n_layers, d_model] */
+  get b_out(): tf.Tensor2D { return this.stack("b_out", (b) => b.mlp.b_out); }
+
+  private stack<T extends tf.Tensor>(name: string, pick: (b: TransformerBlock) => tf.Tensor): T {
+    let t = this.stacked.get(name);
+    if (!t) {
+      t = tf.stack(this.blocks.map(pick));
+      this.stacked.set(name, t);
+    }
+    return t as T;
+  }
+
+  /** Frees every tensor the model owns. */
+  dispose(): void {
+    if (this.disposed) return;
+    for (const [, t] of this.params) t.dispose();
+    for (const t of this.stacked.values()) t.dispose();
+    for (const b of this.blocks) b.attn.dispose();
+    this.disposed = true;
+  }
+}
+
+/**
+ * TransformerLens's lm_cross_entropy_loss: the negative log-probability of each next token.
+ * @param logits [batch, pos, d_vocab] @param tokens [batch, pos]
+ * @returns scalar mean, or [batch, pos - 1] per token
+ */
+function crossEntropyLoss(logits: tf.Tensor3D, tokens: tf.Tensor2D, perToken: boolean): tf.Tensor {
+  const [batch, pos, vocab] = logits.shape;
+  if (pos < 2) throw new Error("The loss needs at least 2 tokens (it predicts each next token).");
+  const logProbs = tf.logSoftmax(tf.slice(logits, [0, 0, 0], [batch, pos - 1, vocab])); // [batch, pos-1, vocab]
+  const next = tf.slice(tokens, [0, 1], [batch, pos - 1]); // [batch, pos-1]
+  const flatIndex = tf.add(tf.mul(tf.range(0, batch * (pos - 1), 1, "int32"), tf.scalar(vocab, "int32")), tf.reshape(next, [-1]));
+  const picked = tf.reshape(tf.gather(tf.reshape(logProbs, [-1]), flatIndex), [batch, pos - 1]);
+  const loss = tf.neg(picked);
+  return perToken ? loss : tf.mean(loss);
+}

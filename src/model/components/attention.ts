@@ -1,0 +1,95 @@
+import { tf } from "../../backend";
+import { HookPoint, Module } from "../../hooks/hookPoint";
+
+/** One layer's attention parameters in TransformerLens's shapes (owned by the model). */
+export interface AttentionWeights {
+  W_Q: tf.Tensor3D; // [n_heads, d_model, d_head]
+  W_K: tf.Tensor3D; // [n_heads, d_model, d_head]
+  W_V: tf.Tensor3D; // [n_heads, d_model, d_head]
+  W_O: tf.Tensor3D; // [n_heads, d_head, d_model]
+  b_Q: tf.Tensor2D; // [n_heads, d_head]
+  b_K: tf.Tensor2D; // [n_heads, d_head]
+  b_V: tf.Tensor2D; // [n_heads, d_head]
+  b_O: tf.Tensor1D; // [d_model]
+}
+
+/**
+ * Causal multi-head self-attention with TransformerLens's hook points.
+ * For speed, Q, K and V come from one matrix multiply with W_Q|W_K|W_V laid side by side
+ * ([d_model, 3 * n_heads * d_head], built once from the parameters).
+ */
+export class Attention extends Module {
+  readonly hook_q = new HookPoint(); // [batch, pos, head_index, d_head]
+  readonly hook_k = new HookPoint(); // [batch, pos, head_index, d_head]
+  readonly hook_v = new HookPoint(); // [batch, pos, head_index, d_head]
+  readonly hook_attn_scores = new HookPoint(); // [batch, head_index, query_pos, key_pos]
+  readonly hook_pattern = new HookPoint(); // [batch, head_index, query_pos, key_pos]
+  readonly hook_z = new HookPoint(); // [batch, pos, head_index, d_head]
+
+  readonly W_Q: tf.Tensor3D;
+  readonly W_K: tf.Tensor3D;
+  readonly W_V: tf.Tensor3D;
+  readonly W_O: tf.Tensor3D;
+  readonly b_Q: tf.Tensor2D;
+  readonly b_K: tf.Tensor2D;
+  readonly b_V: tf.Tensor2D;
+  readonly b_O: tf.Tensor1D;
+  /** [d_model, 3 * n_heads * d_head] and [3 * n_heads * d_head]; derived, owned by this component. */
+  private readonly W_QKV: tf.Tensor2D;
+  private readonly b_QKV: tf.Tensor1D;
+
+  constructor(weights: AttentionWeights, readonly nHeads: number, readonly dHead: number) {
+    super();
+    ({ W_Q: this.W_Q, W_K: this.W_K, W_V: this.W_V, W_O: this.W_O } = weights);
+    ({ b_Q: this.b_Q, b_K: this.b_K, b_V: this.b_V, b_O: this.b_O } = weights);
+    [this.W_QKV, this.b_QKV] = tf.tidy(() => {
+      // [n_heads, d_model, d_head] → [d_model, n_heads * d_head], heads the slow index of the columns.
+      const flat = (w: tf.Tensor3D) => tf.reshape(tf.transpose(w, [1, 0, 2]), [w.shape[1], -1]);
+      return [
+        tf.concat([flat(this.W_Q), flat(this.W_K), flat(this.W_V)], 1) as tf.Tensor2D,
+        tf.concat([this.b_Q.flatten(), this.b_K.flatten(), this.b_V.flatten()]) as tf.Tensor1D,
+      ];
+    });
+  }
+
+  /**
+   * @param x [batch, pos, d_model] (the normalized residual stream)
+   * @returns [batch, pos, d_model], what the layer adds to the residual stream
+   */
+  forward(x: tf.Tensor3D): tf.Tensor3D {
+    const [batch, pos, dModel] = x.shape;
+    const H = this.nHeads;
+    const E = this.dHead;
+    const qkv = tf.add(tf.matMul(tf.reshape(x, [batch * pos, dModel]), this.W_QKV), this.b_QKV); // [batch*pos, 3*H*E]
+    const part = (i: number) => tf.reshape(tf.slice(qkv, [0, i * H * E], [-1, H * E]), [batch, pos, H, E]) as tf.Tensor4D;
+    const q = this.hook_q.run(part(0));
+    const k = this.hook_k.run(part(1));
+    const v = this.hook_v.run(part(2));
+
+    // [batch, pos, head, d_head] → [batch*head, pos, d_head]
+    const byHead = (t: tf.Tensor4D) => tf.reshape(tf.transpose(t, [0, 2, 1, 3]), [batch * H, pos, E]) as tf.Tensor3D;
+    const rawScores = tf.div(tf.matMul(byHead(q), byHead(k), false, true), Math.sqrt(E)); // [batch*head, query, key]
+    const masked = tf.add(tf.reshape(rawScores, [batch, H, pos, pos]), causalMask(pos)) as tf.Tensor4D;
+    const scores = this.hook_attn_scores.run(masked);
+    const pattern = this.hook_pattern.run(tf.softmax(scores) as tf.Tensor4D); // softmax over key_pos
+    const zByHead = tf.matMul(tf.reshape(pattern, [batch * H, pos, pos]), byHead(v)); // [batch*head, pos, d_head]
+    const z = this.hook_z.run(tf.transpose(tf.reshape(zByHead, [batch, H, pos, E]), [0, 2, 1, 3]) as tf.Tensor4D);
+    const out = tf.add(tf.matMul(tf.reshape(z, [batch * pos, H * E]), tf.reshape(this.W_O, [H * E, dModel])), this.b_O);
+    return tf.reshape(out, [batch, pos, dModel]);
+  }
+
+  dispose(): void {
+    this.W_QKV.dispose();
+    this.b_QKV.dispose();
+  }
+}
+
+/**
+ * [pos, pos]: 0 on and below the diagonal, -Infinity above (TransformerLens masks with -inf).
+ * Built on the host: tf.linalg.bandPart on bool tensors corrupts memory in tfjs-backend-wasm 4.22.
+ */
+function causalMask(pos: number): tf.Tensor2D {
+  const mask = new Float32Array(pos * pos);
+  for (let q = 0; q < pos; q++) mask.fill(-Infinity, q * pos + q + 1, (q + 1) * pos);
+  return tf.tensor2d(mask, [pos, pos]);
+}

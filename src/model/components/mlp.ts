@@ -1,0 +1,53 @@
+import { tf } from "../../backend";
+import { HookPoint, Module } from "../../hooks/hookPoint";
+import { ActFn } from "../config";
+
+export interface MlpWeights {
+  W_in: tf.Tensor2D; // [d_model, d_mlp]
+  b_in: tf.Tensor1D; // [d_mlp]
+  W_out: tf.Tensor2D; // [d_mlp, d_model]
+  b_out: tf.Tensor1D; // [d_model]
+}
+
+/** The MLP: pre = x W_in + b_in, post = act(pre), out = post W_out + b_out. */
+export class MLP extends Module {
+  readonly hook_pre = new HookPoint(); // [batch, pos, d_mlp]
+  readonly hook_post = new HookPoint(); // [batch, pos, d_mlp]
+  readonly W_in: tf.Tensor2D;
+  readonly b_in: tf.Tensor1D;
+  readonly W_out: tf.Tensor2D;
+  readonly b_out: tf.Tensor1D;
+
+  constructor(weights: MlpWeights, readonly actFn: ActFn) {
+    super();
+    ({ W_in: this.W_in, b_in: this.b_in, W_out: this.W_out, b_out: this.b_out } = weights);
+  }
+
+  /** @param x [batch, pos, d_model] @returns [batch, pos, d_model] */
+  forward(x: tf.Tensor3D): tf.Tensor3D {
+    const [batch, pos, dModel] = x.shape;
+    const dMlp = this.W_in.shape[1];
+    const pre = this.hook_pre.run(tf.reshape(tf.add(tf.matMul(tf.reshape(x, [batch * pos, dModel]), this.W_in), this.b_in), [batch, pos, dMlp]) as tf.Tensor3D);
+    const post = this.hook_post.run(activation(pre, this.actFn));
+    const out = tf.add(tf.matMul(tf.reshape(post, [batch * pos, dMlp]), this.W_out), this.b_out);
+    return tf.reshape(out, [batch, pos, dModel]);
+  }
+}
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+
+/** Elementwise activation. gelu_new is GPT-2's tanh approximation: 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))). */
+export function activation<T extends tf.Tensor>(x: T, fn: ActFn): T {
+  switch (fn) {
+    case "gelu_new": {
+      const inner = tf.mul(tf.add(x, tf.mul(tf.mul(tf.mul(x, x), x), 0.044715)), SQRT_2_OVER_PI);
+      return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1)) as T;
+    }
+    case "gelu": {
+      // Exact GELU: 0.5x(1 + erf(x/√2)).
+      return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.div(x, Math.SQRT2)), 1)) as T;
+    }
+    case "relu":
+      return tf.relu(x) as T;
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * Everything that takes tokens accepts a string (tokenized with BOS), a string[] (a batch, right-
+ * padded with <|endoftext|> as TransformerLens pads), number[][] or an int32 tf.Tensor2D [batch, pos].
+ * This file turns those into a validated int32 tensor.
+ */
+import { tf } from "../backend";
+import { Gpt2Tokenizer } from "../tokenizer/gpt2Tokenizer";
+
+export type TokensInput = string | string[] | number[][] | tf.Tensor2D;
+
+/** Token ids [batch][pos] of text(s), BOS first unless prependBos is false; short rows right-padded with BOS. */
+export function tokenizeBatch(tokenizer: Gpt2Tokenizer, text: string | string[], prependBos: boolean): number[][] {
+  const texts = typeof text === "string" ? [text] : text;
+  const rows = texts.map((t) => (prependBos ? [tokenizer.bosTokenId, ...tokenizer.encode(t)] : tokenizer.encode(t)));
+  const width = Math.max(...rows.map((r) => r.length));
+  return rows.map((r) => [...r, ...new Array(width - r.length).fill(tokenizer.bosTokenId)]);
+}
+
+export interface PreparedTokens {
+  /** [batch, pos] int32 */
+  tokens: tf.Tensor2D;
+  /** True when the tensor was made here and must be disposed here; false when the caller passed it. */
+  owned: boolean;
+}
+
+/** Validates token ids against the vocabulary and context length; errors say which position is wrong. */
+export function prepareTokens(
+  input: TokensInput,
+  opts: { tokenizer: Gpt2Tokenizer; dVocab: number; nCtx: number; prependBos?: boolean }
+): PreparedTokens {
+  let rows: number[][] | undefined;
+  let shape: number[];
+  if (typeof input === "string" || (Array.isArray(input) && input.length > 0 && typeof input[0] === "string")) {
+    rows = tokenizeBatch(opts.tokenizer, input as string | string[], opts.prependBos ?? true);
+    shape = [rows.length, rows[0].length];
+  } else if (Array.isArray(input)) {
+    rows = input as number[][];
+    if (rows.length === 0 || !rows.every(Array.isArray)) {
+      throw new Error("Tokens must be a string, string[], number[][] ([batch][pos]) or an int32 tf.Tensor2D; got an empty or 1-D array (wrap one sequence as [[...ids]]).");
+    }
+    const width = rows[0].length;
+    const ragged = rows.findIndex((r) => r.length !== width);
+    if (ragged >= 0) throw new Error(`Token rows must all have the same length: row 0 has ${width}, row ${ragged} has ${rows[ragged].length}.`);
+    shape = [rows.length, width];
+  } else if (input instanceof tf.Tensor) {
+    if (input.rank !== 2) throw new Error(`A tokens tensor must be 2-D [batch, pos]; got shape [${input.shape.join(", ")}]. Use tf.expandDims(t, 0) for one sequence.`);
+    if (input.dtype !== "int32") throw new Error(`A tokens tensor must have dtype int32; got ${input.dtype}. Use tokens.toInt().`);
+    shape = input.shape;
+  } else {
+    throw new Error(`Tokens must be a string, string[], number[][] or an int32 tf.Tensor2D; got ${typeof input}.`);
+  }
+  const [, pos] = shape;
+  if (pos === 0) throw new Error("The token sequence is empty: give at least one token.");
+  if (pos > opts.nCtx) {
+    throw new Error(`The sequence has ${pos} tokens but the model's context is ${opts.nCtx} (n_ctx); shorten it to at most ${opts.nCtx}.`);
+  }
+  const flat = rows ? rows.flat() : Array.from((input as tf.Tensor2D).dataSync());
+  for (let i = 0; i < flat.length; i++) {
+    const id = flat[i];
+    if (!Number.isInteger(id) || id < 0 || id >= opts.dVocab) {
+      const b = Math.floor(i / pos);
+      throw new Error(`Token id ${id} at [batch ${b}, position ${i % pos}] is out of range: valid ids are 0..${opts.dVocab - 1}.`);
+    }
+  }
+  if (rows) return { tokens: tf.tensor2d(flat, shape as [number, number], "int32"), owned: true };
+  return { tokens: input as tf.Tensor2D, owned: false };
+}

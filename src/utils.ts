@@ -1,0 +1,2 @@
+/** TransformerLens's `utils` that this package provides. */
+export { getActName } from "./hooks/actNames";

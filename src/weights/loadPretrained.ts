@@ -1,0 +1,122 @@
+/**
+ * From a model name or a local directory to a TransformerLens-named state dict on the host.
+ *
+ * A name is resolved in this order: $MODEL_OVERRIDE_DIR (a local directory that replaces any name,
+ * with a warning), an existing directory, a GPT-2 preset (downloaded once from the Hugging Face hub
+ * into its standard cache). Anything else fails at once, before any network access.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { HookedTransformerConfig, configFromHf } from "../model/config";
+import { checkHfShapes, convertGpt2Weights, isIgnoredHfKey, normaliseHfKey } from "./convertGpt2";
+import { StateDict } from "./hostTensor";
+import { DownloadProgressCallback, downloadHubFile, stderrProgressBar } from "./hub";
+import { findPreset, presetNames } from "./presets";
+import { SafetensorsFile, openSafetensors, readTensor } from "./safetensors";
+
+export const MODEL_OVERRIDE_ENV_VAR = "MODEL_OVERRIDE_DIR";
+export const CONFIG_FILE = "config.json";
+export const WEIGHTS_FILE = "model.safetensors";
+
+export interface LoadCheckpointOptions {
+  /** Hugging Face cache folder (default: $HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub). */
+  cacheDir?: string;
+  /** Download progress; default: a progress bar on stderr. Pass `() => {}` for silence. */
+  onProgress?: DownloadProgressCallback;
+  /** Where warnings go (default: stderr). */
+  warn?: (message: string) => void;
+}
+
+export interface ModelSource {
+  /** The name the model reports (`cfg.modelName`). */
+  modelName: string;
+  /** Folder holding config.json and model.safetensors. */
+  configPath: string;
+  weightsPath: string;
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function localSource(dir: string, modelName: string): ModelSource {
+  const configPath = path.join(dir, CONFIG_FILE);
+  const weightsPath = path.join(dir, WEIGHTS_FILE);
+  const missing = [configPath, weightsPath].filter((p) => !fs.existsSync(p));
+  if (missing.length > 0) {
+    const hasBin = fs.existsSync(path.join(dir, "pytorch_model.bin"));
+    throw new Error(
+      `Model directory ${dir} is missing ${missing.map((p) => path.basename(p)).join(" and ")}. ` +
+        `A local model is a Hugging Face GPT-2 folder with config.json and model.safetensors` +
+        (hasBin ? ` (pytorch_model.bin is not read: convert it with safetensors' convert script or save_pretrained(safe_serialization=True))` : "") +
+        `.`
+    );
+  }
+  return { modelName, configPath, weightsPath };
+}
+
+/** Where the files for `nameOrDir` come from; downloads a preset if it is not cached. */
+export async function resolveModelSource(nameOrDir: string, options: LoadCheckpointOptions = {}): Promise<ModelSource> {
+  const warn = options.warn ?? ((m: string) => process.stderr.write(m + "\n"));
+  const override = process.env[MODEL_OVERRIDE_ENV_VAR];
+  const preset = findPreset(nameOrDir);
+  const displayName = preset?.officialName ?? path.basename(path.resolve(nameOrDir));
+  if (override) {
+    if (!isDirectory(override)) {
+      throw new Error(`$${MODEL_OVERRIDE_ENV_VAR} is set to ${override}, which is not a directory. Unset it or point it at a folder with config.json and model.safetensors.`);
+    }
+    warn(`[mechinterp-ts] warning: $${MODEL_OVERRIDE_ENV_VAR} is set, so "${nameOrDir}" is loaded from ${path.resolve(override)} instead.`);
+    return localSource(override, displayName);
+  }
+  if (isDirectory(nameOrDir)) return localSource(nameOrDir, displayName);
+  if (!preset) {
+    throw new Error(
+      `Unknown model "${nameOrDir}": it is not a directory and not a known model name. ` +
+        `Known names: ${presetNames().join(", ")}. For a local checkpoint pass a folder with config.json and model.safetensors.`
+    );
+  }
+  const hubOptions = { cacheDir: options.cacheDir, onProgress: options.onProgress ?? stderrProgressBar() };
+  const configPath = await downloadHubFile(preset.hfRepo, CONFIG_FILE, hubOptions);
+  const weightsPath = await downloadHubFile(preset.hfRepo, WEIGHTS_FILE, hubOptions);
+  return { modelName: preset.officialName, configPath, weightsPath };
+}
+
+export interface LoadedCheckpoint {
+  cfg: HookedTransformerConfig;
+  /** TransformerLens names, unprocessed. F32 tensors may be views into the file's bytes. */
+  stateDict: StateDict;
+}
+
+/** Reads config.json and model.safetensors, checks them against each other, converts to TransformerLens names. */
+export function loadCheckpoint(source: ModelSource, options: Pick<LoadCheckpointOptions, "warn"> = {}): LoadedCheckpoint {
+  const warn = options.warn ?? ((m: string) => process.stderr.write(m + "\n"));
+  let configJson: unknown;
+  try {
+    configJson = JSON.parse(fs.readFileSync(source.configPath, "utf8"));
+  } catch (err) {
+    throw new Error(`Cannot read ${source.configPath}: ${(err as Error).message}`);
+  }
+  const cfg = configFromHf(configJson, source.modelName, source.configPath);
+  const file: SafetensorsFile = openSafetensors(source.weightsPath);
+  const keyOf = new Map<string, string>(); // normalised key → key in the file
+  for (const key of file.entries.keys()) {
+    const norm = normaliseHfKey(key);
+    if (keyOf.has(norm)) throw new Error(`${source.weightsPath} has both "${keyOf.get(norm)}" and "${key}"; keep one.`);
+    keyOf.set(norm, key);
+  }
+  const shapes = new Map([...keyOf].map(([norm, key]) => [norm, file.entries.get(key)!.shape]));
+  const unexpected = checkHfShapes(shapes, cfg, source.weightsPath);
+  if (unexpected.length > 0) {
+    warn(`[mechinterp-ts] warning: ignoring ${unexpected.length} unexpected tensor(s) in ${source.weightsPath}: ${unexpected.slice(0, 5).join(", ")}${unexpected.length > 5 ? ", ..." : ""}`);
+  }
+  const hf: StateDict = new Map();
+  for (const [norm, key] of keyOf) {
+    if (isIgnoredHfKey(norm) || unexpected.includes(norm)) continue;
+    hf.set(norm, readTensor(file, key));
+  }
+  return { cfg, stateDict: convertGpt2Weights(hf, cfg) };
+}
