@@ -188,6 +188,23 @@ describe("downloadHubFile against a loopback hub", () => {
     assert.equal(sha256(fs.readFileSync(file)), sha256(weights));
   });
 
+  it("uses a leftover .incomplete of full length without a GET, and restarts one longer than the file", async () => {
+    const blobs = path.join(repoDir(cacheDir), "blobs");
+    const incomplete = path.join(blobs, `${sha256(weights)}.incomplete`);
+    fs.mkdirSync(blobs, { recursive: true });
+    fs.writeFileSync(incomplete, weights); // a run that stopped between the last byte and the rename
+    const file = await downloadHubFile(REPO, WEIGHTS, opts());
+    assert.equal(hub.bodyRequests.length, 0);
+    assert.ok(fs.readFileSync(file).equals(weights));
+
+    fs.rmSync(cacheDir, { recursive: true });
+    fs.mkdirSync(blobs, { recursive: true });
+    fs.writeFileSync(incomplete, Buffer.concat([weights, Buffer.from("extra")]));
+    assert.ok(fs.readFileSync(await downloadHubFile(REPO, WEIGHTS, opts())).equals(weights));
+    assert.equal(hub.bodyRequests.length, 1);
+    assert.equal(hub.bodyRequests[0].range, undefined, "no Range: the leftover was discarded");
+  });
+
   it("starts over when the server ignores Range and sends the whole file (200)", async () => {
     hub.behaviour = { cutAfterBytes: 300_000, cutTimes: 1, ignoreRange: true };
     const events: DownloadProgressEvent[] = [];
