@@ -33,8 +33,12 @@ export interface FromPretrainedOptions extends ProcessWeightsOptions {
   device?: string;
   /** Hugging Face cache folder for downloads. */
   cacheDir?: string;
+  /** Hub address for downloads (default $HF_ENDPOINT, else https://huggingface.co). */
+  endpoint?: string;
   /** Download progress (default: a bar on stderr). */
   onProgress?: DownloadProgressCallback;
+  /** Where warnings go (default: stderr). */
+  warn?: (message: string) => void;
 }
 
 export type ReturnType = "logits" | "loss" | "both";
@@ -129,8 +133,9 @@ export class HookedTransformer extends Module {
   static async fromPretrained(nameOrDir: string, options: FromPretrainedOptions = {}): Promise<HookedTransformer> {
     const backend = options.backend ?? (options.device && options.device !== "cpu" ? (options.device as BackendName) : undefined);
     const backendInfo = await initBackend({ backend });
-    const source = await resolveModelSource(nameOrDir, { cacheDir: options.cacheDir, onProgress: options.onProgress });
-    const checkpoint = loadCheckpoint(source);
+    const { cacheDir, endpoint, onProgress, warn } = options;
+    const source = await resolveModelSource(nameOrDir, { cacheDir, endpoint, onProgress, warn });
+    const checkpoint = loadCheckpoint(source, { warn });
     const { stateDict, cfg } = processWeights(checkpoint.stateDict, checkpoint.cfg, options);
     return new HookedTransformer(cfg, stateDict, backendInfo);
   }

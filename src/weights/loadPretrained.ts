@@ -21,6 +21,8 @@ export const WEIGHTS_FILE = "model.safetensors";
 export interface LoadCheckpointOptions {
   /** Hugging Face cache folder (default: $HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub). */
   cacheDir?: string;
+  /** Hub address (default $HF_ENDPOINT, else https://huggingface.co). */
+  endpoint?: string;
   /** Download progress; default: a progress bar on stderr. Pass `() => {}` for silence. */
   onProgress?: DownloadProgressCallback;
   /** Where warnings go (default: stderr). */
@@ -79,7 +81,7 @@ export async function resolveModelSource(nameOrDir: string, options: LoadCheckpo
         `Known names: ${presetNames().join(", ")}. For a local checkpoint pass a folder with config.json and model.safetensors.`
     );
   }
-  const hubOptions = { cacheDir: options.cacheDir, onProgress: options.onProgress ?? stderrProgressBar() };
+  const hubOptions = { cacheDir: options.cacheDir, endpoint: options.endpoint, onProgress: options.onProgress ?? stderrProgressBar() };
   const configPath = await downloadHubFile(preset.hfRepo, CONFIG_FILE, hubOptions);
   const weightsPath = await downloadHubFile(preset.hfRepo, WEIGHTS_FILE, hubOptions);
   return { modelName: preset.officialName, configPath, weightsPath };
