@@ -33,6 +33,8 @@ export interface CellError {
   ename: string;
   evalue: string;
   traceback: string | string[];
+  /** What the cell wrote to stderr (tslab puts type errors and stack traces there). */
+  stderr: string;
 }
 
 export interface ExecuteReport {
@@ -103,12 +105,16 @@ export function describeCellError(error: CellError, notebookPath: string): strin
       ? `before the first cell (the kernel did not start or the client failed)`
       : `in code cell ${error.codeCellNumber} (cell ${error.cellIndex + 1} of the notebook)`;
   const firstLine = error.source.split("\n").find((l) => l.trim()) ?? "";
-  const tb = Array.isArray(error.traceback) ? error.traceback.join("\n") : error.traceback;
+  const tb = stripAnsi(Array.isArray(error.traceback) ? error.traceback.join("\n") : error.traceback);
+  const evalue = stripAnsi(error.evalue);
+  // tslab's own error message is empty and its details are on stderr; nbclient's traceback then
+  // only repeats the source, so show stderr instead where there is any.
+  const details = error.stderr?.trim() ? stripAnsi(error.stderr) : tb;
   return [
     `${path.basename(notebookPath)} failed ${where}:`,
     firstLine ? `  > ${firstLine.trim()}` : "",
-    `  ${error.ename}: ${stripAnsi(error.evalue)}`,
-    tb ? stripAnsi(tb).split("\n").slice(0, 30).map((l) => `    ${l}`).join("\n") : "",
+    evalue || !error.stderr?.trim() ? `  ${error.ename}: ${evalue}` : "",
+    details.trim() ? details.trim().split("\n").slice(0, 30).map((l) => `    ${l}`).join("\n") : "",
   ]
     .filter(Boolean)
     .join("\n");

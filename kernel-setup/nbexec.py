@@ -8,7 +8,7 @@ Cells run one at a time so progress can be shown on stderr. The executed noteboo
 --output even when a cell fails (it then holds the outputs up to and including the failing cell).
 The last line on stdout is one JSON object:
     {"ok": bool, "codeCells": int, "executed": int, "seconds": float,
-     "error": null | {"cellIndex", "codeCellNumber", "source", "ename", "evalue", "traceback"}}
+     "error": null | {"cellIndex", "codeCellNumber", "source", "ename", "evalue", "traceback", "stderr"}}
 """
 import argparse
 import json
@@ -74,6 +74,9 @@ def main():
             "ename": getattr(err, "ename", type(err).__name__),
             "evalue": getattr(err, "evalue", str(err)),
             "traceback": getattr(err, "traceback", str(err)),
+            # tslab reports compile and runtime errors on the cell's stderr, with an empty evalue.
+            "stderr": "".join(o.get("text", "") for o in cell.get("outputs", [])
+                              if o.get("output_type") == "stream" and o.get("name") == "stderr"),
         }
     except Exception as err:  # the kernel did not start, or the client failed outside a cell
         report["ok"] = False
@@ -84,6 +87,7 @@ def main():
             "ename": type(err).__name__,
             "evalue": str(err),
             "traceback": "",
+            "stderr": "",
         }
     finally:
         report["seconds"] = round(time.time() - start, 3)
