@@ -1,0 +1,60 @@
+/**
+ * `Chart`: a Vega-Lite spec with its renderings attached, so one value can be displayed in tslab,
+ * in Deno's kernel (via `Symbol.for("Jupyter.display")`), saved as SVG or HTML, or inspected.
+ */
+import * as fs from "fs";
+import { inspect } from "util";
+import { describeSpec, toBundle } from "./bundle";
+import { toHtmlPage, type HtmlPageOptions } from "./html";
+import type { MimeBundle } from "./mime";
+import { renderSvg } from "./render";
+import type { VegaLiteSpec } from "./types";
+
+/** The symbol Deno's Jupyter kernel (and other JS kernels) call to get a value's MIME bundle. */
+export const JUPYTER_DISPLAY = Symbol.for("Jupyter.display");
+
+export class Chart {
+  constructor(readonly spec: VegaLiteSpec) {}
+
+  /** The three-representation bundle (see `toBundle`). */
+  toBundle(): Promise<MimeBundle> {
+    return toBundle(this.spec);
+  }
+
+  /** The static SVG as vega renders it in Node. */
+  toSVG(): Promise<string> {
+    return renderSvg(this.spec);
+  }
+
+  /** A self-contained HTML page that draws the chart live with inlined vega/vega-lite/vega-embed. */
+  toHTML(options: HtmlPageOptions = {}): string {
+    return toHtmlPage([this.spec], options);
+  }
+
+  async saveSvg(file: string): Promise<void> {
+    fs.writeFileSync(file, await this.toSVG());
+  }
+
+  saveHtml(file: string, options: HtmlPageOptions = {}): void {
+    fs.writeFileSync(file, this.toHTML(options));
+  }
+
+  /** Deno's kernel awaits this when the chart is a cell's last value. */
+  [JUPYTER_DISPLAY](): Promise<MimeBundle> {
+    return this.toBundle();
+  }
+
+  /** `JSON.stringify(chart)` gives the spec. */
+  toJSON(): VegaLiteSpec {
+    return this.spec;
+  }
+
+  [inspect.custom](): string {
+    return `Chart ${describeSpec(this.spec)}`;
+  }
+}
+
+/** Wraps a spec (e.g. from `heatmapSpec`) as a `Chart`. */
+export function chart(spec: VegaLiteSpec): Chart {
+  return new Chart(spec);
+}

@@ -1,0 +1,116 @@
+/**
+ * Spec → compiled Vega → SVG string, in Node, without a browser or canvas.
+ *
+ * Vega-Lite reports problems through a logger rather than by throwing, and a vega View logs
+ * runtime errors (an unknown colour scheme, a bad expression) and then renders a broken scene.
+ * Both loggers here collect messages so problems surface as exceptions or as a warnings list.
+ * Text is measured by vega's built-in estimate when no canvas package is installed, which is fine
+ * for axis layout.
+ */
+import type { VegaLiteSpec } from "./types";
+
+// vega and vega-lite are loaded lazily: requiring them costs ~300 ms, which a notebook that never
+// draws should not pay.
+type VegaModule = typeof import("vega");
+type VegaLiteModule = typeof import("vega-lite");
+let vegaModule: VegaModule | undefined;
+let vegaLiteModule: VegaLiteModule | undefined;
+function vega(): VegaModule {
+  return (vegaModule ??= require("vega") as VegaModule);
+}
+function vegaLite(): VegaLiteModule {
+  return (vegaLiteModule ??= require("vega-lite") as VegaLiteModule);
+}
+
+/** A logger with the interface vega and vega-lite both accept, that keeps what it is told. */
+class CollectingLogger {
+  readonly errors: string[] = [];
+  readonly warnings: string[] = [];
+  private currentLevel = 2; // vega's Warn
+  level(): number;
+  level(level: number): this;
+  level(level?: number): number | this {
+    if (level === undefined) return this.currentLevel;
+    this.currentLevel = level;
+    return this;
+  }
+  error(...args: unknown[]): this {
+    this.errors.push(args.map(formatLogArg).join(" "));
+    return this;
+  }
+  warn(...args: unknown[]): this {
+    this.warnings.push(args.map(formatLogArg).join(" "));
+    return this;
+  }
+  info(): this {
+    return this;
+  }
+  debug(): this {
+    return this;
+  }
+}
+
+function formatLogArg(arg: unknown): string {
+  if (arg instanceof Error) return arg.message;
+  return typeof arg === "string" ? arg : JSON.stringify(arg);
+}
+
+export interface CompiledSpec {
+  /** The Vega spec vega-lite produced. */
+  vega: Record<string, unknown>;
+  /** Everything vega-lite warned about while compiling (empty for every builder in this package). */
+  warnings: string[];
+}
+
+/** Compiles a Vega-Lite spec to Vega, collecting warnings; throws if vega-lite reports an error. */
+export function compileVegaLite(spec: VegaLiteSpec): CompiledSpec {
+  const logger = new CollectingLogger();
+  let compiled: { spec: unknown };
+  try {
+    compiled = vegaLite().compile(spec as never, { logger: logger as never });
+  } catch (err) {
+    throw new Error(`Vega-Lite could not compile the chart spec: ${(err as Error).message}`);
+  }
+  if (logger.errors.length > 0) {
+    throw new Error(`Vega-Lite reported errors compiling the chart spec: ${logger.errors.join("; ")}`);
+  }
+  return { vega: compiled.spec as Record<string, unknown>, warnings: logger.warnings };
+}
+
+/**
+ * Renders a Vega-Lite spec to a standalone SVG document string, as the classic Notebook, GitHub and
+ * nbconvert will show it (the chart's initial state; interaction needs the Vega-Lite MIME type).
+ * Throws with vega's message if the view logs an error while rendering.
+ */
+export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
+  const { vega: vegaSpec } = compileVegaLite(spec);
+  const logger = new CollectingLogger();
+  const v = vega();
+  const view = new v.View(v.parse(vegaSpec as never), {
+    renderer: "none",
+    logger: logger as never,
+    // Specs from this package carry their data inline; refuse anything that would reach a network.
+    loader: refusingLoader() as never,
+  });
+  try {
+    const svg = await view.toSVG();
+    if (logger.errors.length > 0) {
+      throw new Error(`Vega could not render the chart: ${logger.errors.join("; ")}`);
+    }
+    return svg;
+  } finally {
+    view.finalize();
+  }
+}
+
+/** A vega loader that declines every load: rendering in Node never fetches files or URLs. */
+function refusingLoader() {
+  const refuse = (uri: string) =>
+    Promise.reject(new Error(`Charts render offline: put the data inline in the spec instead of loading "${uri}".`));
+  return {
+    load: refuse,
+    sanitize: (uri: string) => refuse(uri),
+    http: refuse,
+    file: refuse,
+  };
+}
