@@ -12,7 +12,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { executeNotebook, describeCellError } from "./execute";
-import { machineFacts, planJupyterInstall, runInstallPlan } from "./install";
+import { machineFacts, manualInstructions, planJupyterInstall, runInstallPlan } from "./install";
 import { KERNEL_NAME, kernelSpec, projectRoot, writeKernelSpec } from "./kernelspec";
 import { capability, describeProbes, findJupyterPython, PythonInfo } from "./python";
 import { ensureSelfLink } from "./selfLink";
@@ -116,11 +116,9 @@ export async function setup(options: SetupOptions = {}): Promise<SetupResult> {
   let search = findJupyterPython(env);
   if (!search.best || capability(search.best) < 2) {
     const lacking = `No Python with jupyter_client and nbclient was found:\n${describeProbes(search.probed)}`;
-    const facts = await machineFacts(search.probed, env);
-    const plan = planJupyterInstall(facts);
-    if (options.install === false || plan.method === "manual") {
-      throw new Error(`${lacking}\n${plan.manual}`);
-    }
+    if (options.install === false) throw new Error(`${lacking}\n${manualInstructions()}`);
+    const plan = planJupyterInstall(await machineFacts(search.probed, env));
+    if (plan.method === "manual") throw new Error(`${lacking}\n${plan.manual}`);
     log(`${lacking}\nInstalling Jupyter with ${plan.method}:`);
     const installed = runInstallPlan(plan, log);
     search = findJupyterPython(env);
