@@ -13,3 +13,7 @@ export { HookPoint } from "./hooks/hookPoint";
 export type { HookFn, HookContext } from "./hooks/hookPoint";
 export * as utils from "./utils";
 export * from "./tensorUtils";
+// Charts: the notebook-facing names at the root, everything else (spec builders, rendering, MIME
+// constants) under `charts`.
+export { display, plt, attentionPatterns, cv, chart, Chart, toHtmlPage, saveHtml, notebookToHtml } from "./display";
+export * as charts from "./display";

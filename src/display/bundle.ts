@@ -3,7 +3,7 @@
  * rendered in Node (everywhere else), and a line of text (terminals, logs), in one object.
  */
 import { SVG_MIME, TEXT_MIME, VEGALITE_MIME, type MimeBundle } from "./mime";
-import { renderSvg } from "./render";
+import { renderSvgSync } from "./render";
 import type { VegaLiteSpec } from "./types";
 
 /** One line naming the chart, from its `description` or title: the bundle's `text/plain`. */
@@ -25,10 +25,13 @@ export interface BundleOptions {
   svg?: boolean;
 }
 
-/** @returns `{ "application/vnd.vegalite.v5+json": spec, "image/svg+xml": svg, "text/plain": text }` */
-export async function toBundle(spec: VegaLiteSpec, options: BundleOptions = {}): Promise<MimeBundle> {
+/**
+ * @returns `{ "application/vnd.vegalite.v5+json": spec, "image/svg+xml": svg, "text/plain": text }`
+ * Synchronous (see `renderSvgSync`), so displaying needs no `await`.
+ */
+export function toBundle(spec: VegaLiteSpec, options: BundleOptions = {}): MimeBundle {
   const bundle: MimeBundle = { [VEGALITE_MIME]: spec };
-  if (options.svg ?? true) bundle[SVG_MIME] = await renderSvg(spec);
+  if (options.svg ?? true) bundle[SVG_MIME] = renderSvgSync(spec);
   bundle[TEXT_MIME] = describeSpec(spec);
   return bundle;
 }

@@ -7,7 +7,7 @@ import { inspect } from "util";
 import { describeSpec, toBundle } from "./bundle";
 import { toHtmlPage, type HtmlPageOptions } from "./html";
 import type { MimeBundle } from "./mime";
-import { renderSvg } from "./render";
+import { renderSvg, renderSvgSync } from "./render";
 import type { VegaLiteSpec } from "./types";
 
 /** The symbol Deno's Jupyter kernel (and other JS kernels) call to get a value's MIME bundle. */
@@ -17,12 +17,17 @@ export class Chart {
   constructor(readonly spec: VegaLiteSpec) {}
 
   /** The three-representation bundle (see `toBundle`). */
-  toBundle(): Promise<MimeBundle> {
+  toBundle(): MimeBundle {
     return toBundle(this.spec);
   }
 
-  /** The static SVG as vega renders it in Node. */
-  toSVG(): Promise<string> {
+  /** The static SVG as vega renders it in Node (synchronously; see `renderSvgSync`). */
+  toSVG(): string {
+    return renderSvgSync(this.spec);
+  }
+
+  /** The static SVG through vega's public asynchronous `view.toSVG()`. */
+  toSVGAsync(): Promise<string> {
     return renderSvg(this.spec);
   }
 
@@ -31,16 +36,16 @@ export class Chart {
     return toHtmlPage([this.spec], options);
   }
 
-  async saveSvg(file: string): Promise<void> {
-    fs.writeFileSync(file, await this.toSVG());
+  saveSvg(file: string): void {
+    fs.writeFileSync(file, this.toSVG());
   }
 
   saveHtml(file: string, options: HtmlPageOptions = {}): void {
     fs.writeFileSync(file, this.toHTML(options));
   }
 
-  /** Deno's kernel awaits this when the chart is a cell's last value. */
-  [JUPYTER_DISPLAY](): Promise<MimeBundle> {
+  /** Deno's kernel calls this when the chart is a cell's last value. */
+  [JUPYTER_DISPLAY](): MimeBundle {
     return this.toBundle();
   }
 

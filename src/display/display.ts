@@ -1,15 +1,17 @@
 /**
  * `display(x)`: show a chart (a `Chart`, a Vega-Lite spec, or a ready MIME bundle) in whatever is
  * running the code — a tslab kernel (one display_data with every representation), Deno's kernel,
- * or plain Node (prints the one-line text form; nothing to draw on).
+ * or plain Node (prints the one-line text form; there is nothing to draw on).
  *
- * It resolves to `undefined` rather than the bundle: tslab prints a cell's last value as text, so a
- * returned bundle would be dumped under the chart. Use `toBundle`/`Chart.toBundle` for the data.
+ * Synchronous and returning `undefined` on purpose: tslab prints a cell's last value as text, and
+ * an un-awaited promise as "Promise { <pending> }" (its output then arrives after the cell is over,
+ * where nbclient drops it). So `display(chart)`, `plt.show()` and `attentionPatterns(...)` work as
+ * a cell's last line with or without `await`. Use `toBundle`/`Chart.toBundle` for the data.
  */
 import { isMimeBundle, toBundle } from "./bundle";
 import { Chart } from "./chart";
 import { sendThroughDeno } from "./denoDisplay";
-import { TEXT_MIME, type MimeBundle } from "./mime";
+import { SVG_MIME, TEXT_MIME, type MimeBundle } from "./mime";
 import { sendThroughTslab } from "./tslabDisplay";
 import type { VegaLiteSpec } from "./types";
 
@@ -21,29 +23,40 @@ export type DisplayRoute = "tslab-bundle" | "tslab-single" | "deno" | "stdout" |
 export interface DisplayOptions {
   /** Outside a kernel, print the text form to stdout (default true). */
   printOutsideKernel?: boolean;
-  /** Called with the route taken (tests and diagnostics). */
+  /** Called with the route taken and the bundle sent (tests and diagnostics). */
   onRoute?: (route: DisplayRoute, bundle: MimeBundle) => void;
 }
 
+function specBundle(spec: VegaLiteSpec): MimeBundle {
+  try {
+    return toBundle(spec);
+  } catch (err) {
+    // Still show the interactive chart where the front end can; say why the static copy is missing.
+    process.stderr.write(`display: no static SVG for this chart (${(err as Error).message})\n`);
+    return toBundle(spec, { svg: false });
+  }
+}
+
 /** Turns anything `display` accepts into a MIME bundle (rendering the SVG for specs and charts). */
-export async function bundleOf(item: Displayable): Promise<MimeBundle> {
-  if (item instanceof Chart) return item.toBundle();
+export function bundleOf(item: Displayable): MimeBundle {
+  if (item instanceof Chart) return specBundle(item.spec);
   if (isMimeBundle(item)) {
     return item[TEXT_MIME] === undefined ? { ...item, [TEXT_MIME]: "<rich output>" } : item;
   }
-  if (item && typeof item === "object" && !Array.isArray(item)) return toBundle(item as VegaLiteSpec);
+  if (item && typeof item === "object" && !Array.isArray(item)) return specBundle(item as VegaLiteSpec);
   throw new Error(
     `display() takes a Chart, a Vega-Lite spec object or a MIME bundle, but got ${Array.isArray(item) ? "an array" : typeof item}.`
   );
 }
 
-/** Shows `item` once, with all its representations in one message. Resolves when it is sent. */
-export async function display(item: Displayable, options: DisplayOptions = {}): Promise<void> {
-  const bundle = await bundleOf(item);
+/** Shows `item` once, with all its representations in one message. */
+export function display(item: Displayable, options: DisplayOptions = {}): void {
+  const bundle = bundleOf(item);
   let route: DisplayRoute = sendThroughTslab(bundle);
-  if (route === "none" && (await sendThroughDeno(bundle))) route = "deno";
+  if (route === "none" && sendThroughDeno(bundle)) route = "deno";
   if (route === "none" && (options.printOutsideKernel ?? true)) {
-    process.stdout.write(`${String(bundle[TEXT_MIME])}\n`);
+    const hint = bundle[SVG_MIME] !== undefined ? " (save it with saveHtml/saveSvg to see it)" : "";
+    process.stdout.write(`${String(bundle[TEXT_MIME])}${hint}\n`);
     route = "stdout";
   }
   options.onRoute?.(route, bundle);

@@ -103,6 +103,74 @@ export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
   }
 }
 
+/** The parts of vega's View this file reads beyond its typed public API (see renderSvgSync). */
+interface ViewInternals {
+  _viewWidth: number;
+  _viewHeight: number;
+  _origin: [number, number];
+  _pending: unknown;
+}
+
+/**
+ * The same SVG as `renderSvg`, produced synchronously, so `display(...)` and `plt.show()` can send
+ * their message before the cell ends without the learner writing `await` (tslab prints an
+ * un-awaited promise as "Promise { <pending> }", and output sent after the cell has finished is
+ * lost by nbclient).
+ *
+ * How: vega's dataflow evaluates synchronously when no operator waits on I/O (inline data only,
+ * which the loader enforces), so after `view.run()` the scenegraph is complete. The SVG string
+ * renderer is then initialised exactly as vega-view's own headless path does (size = view size +
+ * padding, origin = padding + view origin), which needs View's `_viewWidth`, `_viewHeight` and
+ * `_origin` fields — stable since vega 3, and checked here and by a test that compares this output
+ * with `view.toSVG()`.
+ */
+export function renderSvgSync(spec: VegaLiteSpec): string {
+  const { vega: vegaSpec } = compileVegaLite(spec);
+  const logger = new CollectingLogger();
+  const v = vega();
+  const view = new v.View(v.parse(vegaSpec as never), {
+    renderer: "none",
+    logger: logger as never,
+    loader: refusingLoader() as never,
+  });
+  try {
+    view.run();
+    const internals = view as unknown as ViewInternals;
+    if (internals._pending) {
+      throw new Error("The chart loads data asynchronously; use `await renderSvg(spec)` instead.");
+    }
+    if (logger.errors.length > 0) {
+      throw new Error(`Vega could not render the chart: ${logger.errors.join("; ")}`);
+    }
+    const origin = internals._origin;
+    if (typeof internals._viewWidth !== "number" || typeof internals._viewHeight !== "number" || !Array.isArray(origin)) {
+      throw new Error(
+        `This vega version (${(v as unknown as { version: string }).version}) lays out views differently; ` +
+          "use `await renderSvg(spec)`."
+      );
+    }
+    const pad = view.padding() as { left: number; right: number; top: number; bottom: number };
+    const width = Math.max(0, internals._viewWidth + pad.left + pad.right);
+    const height = Math.max(0, internals._viewHeight + pad.top + pad.bottom);
+    const Renderer = (v as unknown as { renderModule(type: string): { headless: new (loader: unknown) => SvgStringRenderer } })
+      .renderModule("svg").headless;
+    const renderer = new Renderer(view.loader())
+      .initialize(null, width, height, [pad.left + origin[0], pad.top + origin[1]], 1, undefined)
+      .background(view.background());
+    renderer.render((view.scenegraph() as unknown as { root: unknown }).root);
+    return renderer.svg();
+  } finally {
+    view.finalize();
+  }
+}
+
+interface SvgStringRenderer {
+  initialize(el: null, width: number, height: number, origin: [number, number], scale: number, opt: undefined): SvgStringRenderer;
+  background(color: unknown): SvgStringRenderer;
+  render(scene: unknown): SvgStringRenderer;
+  svg(): string;
+}
+
 /** A vega loader that declines every load: rendering in Node never fetches files or URLs. */
 function refusingLoader() {
   const refuse = (uri: string) =>
