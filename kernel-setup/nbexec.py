@@ -61,7 +61,7 @@ def main():
                 number += 1
                 t0 = time.time()
                 print(f"[{number}/{len(code_cells)}] {first_line(cell.source)[:70]}", file=sys.stderr, flush=True)
-                client.execute_cell(cell, index)
+                client.execute_cell(cell, index, execution_count=number)
                 report["executed"] = number
                 print(f"      done in {time.time() - t0:.1f}s", file=sys.stderr, flush=True)
     except (CellExecutionError, CellTimeoutError, DeadKernelError) as err:

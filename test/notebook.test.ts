@@ -177,7 +177,7 @@ describe("chapter notebook, headless under the tslab kernel", function () {
   });
 
   const charts: Array<{ marker: string; what: string }> = [
-    { marker: "await attentionPatterns(", what: "attention viewer" },
+    { marker: "await cv.attention.attentionPatterns(", what: "attention viewer" },
     { marker: "plt.imshow(", what: "one-head heatmap" },
     { marker: "plt.plot(", what: "residual-norm line" },
     { marker: "plt.bar(", what: "attention-vs-MLP bars" },
@@ -215,13 +215,10 @@ describe("chapter notebook, headless under the tslab kernel", function () {
     }
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const { chromium } = require("playwright-core") as typeof import("playwright-core");
-    const userDataDir = fs.mkdtempSync(path.join(tmp, "chromium-"));
+    // Playwright starts Chromium with a fresh temporary profile of its own.
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: [
-        "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", `--user-data-dir=${userDataDir}`,
-      ],
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
     });
     try {
       const page = await browser.newPage();
