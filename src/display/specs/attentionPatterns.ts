@@ -30,13 +30,13 @@ export interface AttentionPatternsOptions {
   initialHead?: number;
   /** Leave cells with key > query blank (default true: GPT-2's attention is causal). */
   maskUpperTriangle?: boolean;
-  /** A title above the viewer, e.g. "Layer 5". */
+  /** A title above the viewer, e.g. "Layer 5" (default "Attention patterns"). */
   title?: string;
   /** Thumbnail side in pixels (default 56). */
   thumbnailSize?: number;
   /** Thumbnails per row (default: all heads, at most 12). */
   columns?: number;
-  /** Side of one cell of the large view in pixels (default: to fit 200–480 px). */
+  /** Side of one cell of the large view in pixels (default: 320 px / tokens, within 8–40). */
   cellSize?: number;
 }
 
@@ -91,7 +91,7 @@ export function attentionPatternsSpec(options: AttentionPatternsOptions): VegaLi
 
   const thumb = options.thumbnailSize ?? 56;
   const columns = options.columns ?? Math.min(nHeads, 12);
-  const cell = options.cellSize ?? Math.max(8, Math.min(40, Math.floor(480 / n), Math.max(Math.floor(200 / n), 8)));
+  const cell = options.cellSize ?? Math.max(8, Math.min(40, Math.floor(320 / n)));
   const bigSize = cell * n;
   const colors = headColors(nHeads);
   const headColor = {
@@ -121,6 +121,10 @@ export function attentionPatternsSpec(options: AttentionPatternsOptions): VegaLi
     },
     columns,
     spacing: { row: 6, column: 8 },
+    // Lay thumbnails out by their declared size: "full" bounds include the frame's stroke, and the
+    // browser then measures the grid differently from the pass that sized the SVG, clipping the
+    // last column.
+    bounds: "flush",
     spec: {
       width: thumb,
       height: thumb,
@@ -199,7 +203,13 @@ export function attentionPatternsSpec(options: AttentionPatternsOptions): VegaLi
   return {
     $schema: VEGALITE_SCHEMA,
     description: `Attention patterns: ${nHeads} heads × ${n} tokens`,
-    ...(options.title ? { title: options.title } : {}),
+    title: {
+      text: options.title ?? "Attention patterns",
+      subtitle: "Heads: hover to view, click to lock",
+      anchor: "start",
+      subtitleColor: "#555555",
+      subtitleFontSize: 11,
+    },
     config: { ...matplotlibConfig(), view: { stroke: "#bbbbbb", strokeWidth: 0.8 } },
     params: [
       { name: "tokenLabels", value: labels },
