@@ -279,6 +279,7 @@ export class Pyplot {
     if (rest.length > 0) throw new Error(`plt.plot: too many arguments (${args.length}).`);
     checkOptions(options, ["label", "color", "linewidth", "marker", "linestyle"], "plt.plot");
     const parsed = fmt !== undefined ? parseFormat(fmt) : { marker: null, lineStyle: "-" as string | null };
+    const fig = this.gcf(); // before counting: a new figure restarts the colour cycle
     const index = this.lineCount++;
     const series: LineSeries = {
       x,
@@ -290,8 +291,8 @@ export class Pyplot {
       lineWidth: options.linewidth,
     };
     // Validate now so the error points at this call, not at show().
-    lineLayer(series, this.gcf().artists.length, "plt.plot");
-    this.gcf().artists.push({ kind: "line", series });
+    lineLayer(series, fig.artists.length, "plt.plot");
+    fig.artists.push({ kind: "line", series });
   }
 
   /** Bars centred at `x` with the given heights and width (default 0.8), as matplotlib's `bar`. */
@@ -301,6 +302,7 @@ export class Pyplot {
       width = 0.8;
     }
     checkOptions(options, ["label", "alpha", "color"], "plt.bar");
+    const fig = this.gcf(); // before counting: a new figure restarts the colour cycle
     const index = this.barCount++;
     const series: BarSeries = {
       x,
@@ -310,8 +312,8 @@ export class Pyplot {
       alpha: options.alpha,
       color: options.color ?? MPL_COLOR_CYCLE[index % MPL_COLOR_CYCLE.length],
     };
-    barLayer(series, this.gcf().artists.length, "plt.bar");
-    this.gcf().artists.push({ kind: "bar", series });
+    barLayer(series, fig.artists.length, "plt.bar");
+    fig.artists.push({ kind: "bar", series });
   }
 
   /** Tick positions, optional labels (e.g. tokens), rotation and alignment for the x axis. */

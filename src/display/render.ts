@@ -22,32 +22,29 @@ function vegaLite(): VegaLiteModule {
   return (vegaLiteModule ??= require("vega-lite") as VegaLiteModule);
 }
 
-/** A logger with the interface vega and vega-lite both accept, that keeps what it is told. */
+/**
+ * A logger with the interface vega and vega-lite both accept, that keeps what it is told. Methods
+ * are bound arrow functions: vega calls them detached from the object.
+ */
 class CollectingLogger {
   readonly errors: string[] = [];
   readonly warnings: string[] = [];
   private currentLevel = 2; // vega's Warn
-  level(): number;
-  level(level: number): this;
-  level(level?: number): number | this {
+  level = (level?: number): number | this => {
     if (level === undefined) return this.currentLevel;
     this.currentLevel = level;
     return this;
-  }
-  error(...args: unknown[]): this {
+  };
+  error = (...args: unknown[]): this => {
     this.errors.push(args.map(formatLogArg).join(" "));
     return this;
-  }
-  warn(...args: unknown[]): this {
+  };
+  warn = (...args: unknown[]): this => {
     this.warnings.push(args.map(formatLogArg).join(" "));
     return this;
-  }
-  info(): this {
-    return this;
-  }
-  debug(): this {
-    return this;
-  }
+  };
+  info = (): this => this;
+  debug = (): this => this;
 }
 
 function formatLogArg(arg: unknown): string {
@@ -67,7 +64,8 @@ export function compileVegaLite(spec: VegaLiteSpec): CompiledSpec {
   const logger = new CollectingLogger();
   let compiled: { spec: unknown };
   try {
-    compiled = vegaLite().compile(spec as never, { logger: logger as never });
+    // A copy: vega tags every inline datum with a symbol id, which must not leak into the caller's spec.
+    compiled = vegaLite().compile(structuredClone(spec) as never, { logger: logger as never });
   } catch (err) {
     throw new Error(`Vega-Lite could not compile the chart spec: ${(err as Error).message}`);
   }
