@@ -52,6 +52,8 @@ async function main(): Promise<void> {
         `Install one: python3 -m pip install jupyterlab   or   sudo apt-get install -y jupyter-notebook`
     );
   }
+  // Jupyter servers refuse to run as root unless told; containers and CI machines often are root.
+  if (typeof process.getuid === "function" && process.getuid() === 0 && !argv.includes("--allow-root")) argv.push("--allow-root");
   log(`$ ${python.command} ${argv.join(" ")}`);
   const child = spawn(python.command, argv, { stdio: "inherit", cwd: path.dirname(notebook) });
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
