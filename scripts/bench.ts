@@ -1,0 +1,308 @@
+/**
+ * `npm run bench`: speed and memory of HookedTransformer against TransformerLens 2.12 (issue 5).
+ *
+ *   npm run bench [-- --backends wasm,cpu] [--quick] [--full-cpu] [--reps N]
+ *
+ *   --backends LIST  which of tensorflow, wasm, cpu to run (default: every one this machine has)
+ *   --quick          2 timed runs per pass instead of 5 (for iterating; not for reported figures)
+ *   --full-cpu       run the 1024-token passes on the cpu backend even when its 128-token pass
+ *                    shows they would take minutes each (by default they are then skipped)
+ *   --reps N         timed runs per pass (after one warm-up)
+ *
+ * Generates once a GPT-2-small-shaped random checkpoint into .cache/bench/gpt2-small-random/, then
+ * benchmarks each backend in its own fresh Node process (scripts/bench/worker.ts): load time and peak
+ * RSS then belong to that backend alone. Prints a Markdown table per backend (ours, TransformerLens's
+ * figure, ours/TL: at most 1.00 means at least as fast or as small) and writes everything as JSON to
+ * .cache/bench/results-<timestamp>.json. Timings are medians; these machines are noisy, so compare
+ * figures from one run.
+ */
+import { spawn } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import type { BackendName } from "../src/backend";
+import { ensureBenchCheckpoint } from "./bench/checkpoint";
+import {
+  ALL_BACKENDS,
+  BackendPlan,
+  FILTERED_HOOK,
+  MEASUREMENTS,
+  PlanFlags,
+  TRANSFORMER_LENS,
+  TRANSFORMER_LENS_SOURCE,
+  planFor,
+} from "./bench/plan";
+import { Cell, WorkerArgs, WorkerResult, forwardFlops } from "./bench/results";
+
+/** TransformerLens's parameter count for GPT-2 small (W_U counted apart from W_E, biases included). */
+const EXPECTED_PARAMETERS = 163_049_041;
+/** A backend's worker is stopped after this long (the cpu backend with --full-cpu needs the most). */
+const WORKER_TIMEOUT_S = 45 * 60;
+const TOKEN_SEED = 20240501;
+
+const projectRoot = path.resolve(__dirname, "..", "..");
+const benchRoot = path.join(projectRoot, ".cache", "bench");
+
+interface Flags extends PlanFlags {
+  backends?: BackendName[];
+}
+
+/** os.loadavg()[0] before and after a worker: above the core count, other work shared the CPUs. */
+interface Load {
+  loadBefore: number;
+  loadAfter: number;
+}
+
+type BackendOutcome =
+  | ({ backend: BackendName; status: "ok"; plan: BackendPlan; wallS: number; result: WorkerResult } & Load)
+  | { backend: BackendName; status: "unavailable" | "failed"; reason: string; plan?: BackendPlan; wallS?: number };
+
+const USAGE = "Usage: npm run bench [-- --backends tensorflow,wasm,cpu] [--quick] [--full-cpu] [--reps N]";
+
+function parseArgs(argv: string[]): Flags {
+  const flags: Flags = { quick: false, fullCpu: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = (): string => {
+      const v = a.includes("=") ? a.slice(a.indexOf("=") + 1) : argv[++i];
+      if (v === undefined) throw new Error(`${a.split("=")[0]} needs a value. ${USAGE}`);
+      return v;
+    };
+    const name = a.split("=")[0];
+    if (name === "--quick") flags.quick = true;
+    else if (name === "--full-cpu") flags.fullCpu = true;
+    else if (name === "--backends") {
+      const list = value().split(",").map((s) => s.trim().toLowerCase()).filter(Boolean);
+      const bad = list.filter((b) => !ALL_BACKENDS.includes(b as BackendName));
+      if (bad.length || list.length === 0) throw new Error(`--backends: unknown backend(s) "${bad.join(", ")}"; use ${ALL_BACKENDS.join(", ")}.`);
+      flags.backends = list as BackendName[];
+    } else if (name === "--reps") {
+      const n = Number(value());
+      if (!Number.isInteger(n) || n < 1) throw new Error(`--reps must be a whole number ≥ 1.`);
+      flags.reps = n;
+    } else if (name === "--help" || name === "-h") {
+      console.log(USAGE);
+      process.exit(0);
+    } else throw new Error(`Unknown option "${a}". ${USAGE}`);
+  }
+  return flags;
+}
+
+/** Why the native backend cannot run here, or undefined when its package is installed (loading is tried in the worker). */
+function nativeMissing(): string | undefined {
+  for (const pkg of ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"]) {
+    try {
+      require.resolve(pkg);
+      return undefined;
+    } catch {
+      // try the next
+    }
+  }
+  return "@tensorflow/tfjs-node-gpu is not installed (its install downloads a native TensorFlow binary)";
+}
+
+function runWorker(backend: BackendName, plan: BackendPlan, checkpointDir: string, stamp: string): Promise<BackendOutcome> {
+  const outFile = path.join(benchRoot, `worker-${stamp}-${backend}.json`);
+  const args: WorkerArgs = { backend, checkpointDir, outFile, plan, seed: TOKEN_SEED };
+  const script = path.join(__dirname, "bench", "worker.js");
+  const t0 = performance.now();
+  const loadBefore = os.loadavg()[0];
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ["--expose-gc", script, JSON.stringify(args)], {
+      stdio: ["ignore", "inherit", "inherit"],
+      env: { ...process.env, MECHINTERP_BACKEND: backend },
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), WORKER_TIMEOUT_S * 1000);
+    child.on("exit", (code, signal) => {
+      clearTimeout(timer);
+      const wallS = (performance.now() - t0) / 1000;
+      if (code === 0 && fs.existsSync(outFile)) {
+        const result = JSON.parse(fs.readFileSync(outFile, "utf8")) as WorkerResult;
+        fs.rmSync(outFile, { force: true });
+        resolve({ backend, status: "ok", plan, wallS, result, loadBefore, loadAfter: os.loadavg()[0] });
+      } else {
+        const how = signal ? `killed by ${signal}${wallS >= WORKER_TIMEOUT_S ? ` after ${WORKER_TIMEOUT_S} s` : ""}` : `exit code ${code}`;
+        resolve({ backend, status: "failed", reason: `worker ${how} (its stderr is above)`, plan, wallS });
+      }
+    });
+  });
+}
+
+// ---- printing ------------------------------------------------------------------------------------
+
+function fmt(value: number, unit: string): string {
+  if (unit === "GFLOP/s") return `${value.toFixed(1)} ${unit}`;
+  return `${value < 10 ? value.toFixed(2) : value.toFixed(1)} ${unit}`;
+}
+
+function markdownTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+  const line = (cells: string[]) => `| ${cells.map((x, c) => x.padEnd(widths[c])).join(" | ")} |`;
+  return [line(header), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...rows.map(line)].join("\n");
+}
+
+function backendTable(outcome: Extract<BackendOutcome, { status: "ok" }>): string {
+  const { result, plan } = outcome;
+  const notes: string[] = [];
+  const noteMark = (text: string): string => {
+    let i = notes.indexOf(text);
+    if (i < 0) i = notes.push(text) - 1;
+    return `(${i + 1})`;
+  };
+  const rows = MEASUREMENTS.map((spec) => {
+    const cell: Cell = result.cells[spec.id] ?? { error: "not reported" };
+    const tl = TRANSFORMER_LENS[spec.id];
+    let label = spec.label;
+    if (spec.pass && cell.samples && cell.samples.length !== plan.reps) {
+      label += ` (${cell.samples.length} run${cell.samples.length > 1 ? "s" : ""}${cell.warmup ? "" : ", no warm-up"})`;
+    }
+    let ours: string;
+    let ratio = "—";
+    if (cell.value !== undefined) {
+      ours = fmt(cell.value, spec.unit);
+      if (tl !== undefined && !spec.higherIsBetter) ratio = (cell.value / tl).toFixed(2);
+    } else if (cell.skipped) ours = `skipped ${noteMark(cell.skipped)}`;
+    else ours = `error ${noteMark(cell.error ?? "unknown")}`;
+    return [label, ours, tl !== undefined ? fmt(tl, spec.unit) : "—", ratio];
+  });
+  const table = markdownTable(["Measurement (batch 1)", "ours", "TransformerLens 2.12", "ours/TL"], rows);
+  return table + (notes.length ? "\n" + notes.map((n, i) => `(${i + 1}) ${n}`).join("\n") : "");
+}
+
+function derivedLines(result: WorkerResult): string[] {
+  const lines: string[] = [];
+  const ceiling = result.cells.matmulGflops?.value;
+  for (const id of ["forward1024", "runWithCache1024"] as const) {
+    const s = result.cells[id]?.value;
+    if (s === undefined) continue;
+    const gflop = forwardFlops(result.cfg, 1024) / 1e9;
+    const rate = gflop / s;
+    lines.push(
+      `${id === "forward1024" ? "forward" : "runWithCache"} 1024: ${gflop.toFixed(0)} GFLOP in ${s.toFixed(2)} s = ${rate.toFixed(1)} GFLOP/s` +
+        (ceiling ? ` (${((100 * rate) / ceiling).toFixed(0)}% of the matmul ceiling; at the ceiling it would take ${(gflop / ceiling).toFixed(2)} s)` : "")
+    );
+  }
+  return lines;
+}
+
+/** A 1-minute load average above the core count: another process competed for the CPUs. */
+function busy(load: number): boolean {
+  return load > os.cpus().length + 0.5;
+}
+
+function machineLines(outcomes: BackendOutcome[]): string[] {
+  const cpus = os.cpus();
+  const lines = [
+    `Machine: ${cpus[0]?.model ?? "unknown CPU"}, ${cpus.length} cores (os.availableParallelism ${os.availableParallelism()}), ` +
+      `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${os.platform()} ${os.release()}, Node ${process.version}`,
+  ];
+  for (const o of outcomes) {
+    if (o.status === "ok") {
+      const r = o.result;
+      const flags = Object.entries(r.flags).map(([k, v]) => `${k}=${v}`).join(", ");
+      lines.push(
+        `  ${o.backend}: ${r.device}, tfjs ${r.tfjsVersion}${flags ? ` (${flags})` : ""}; import ${r.importS.toFixed(2)} s; ` +
+          `worker wall ${o.wallS.toFixed(0)} s; load average ${o.loadBefore.toFixed(1)} before, ${o.loadAfter.toFixed(1)} after${busy(o.loadAfter) ? " (BUSY: other processes shared the cores, figures are pessimistic)" : ""}`
+      );
+    } else lines.push(`  ${o.backend}: ${o.status}: ${o.reason}`);
+  }
+  return lines;
+}
+
+function sanityLines(outcomes: BackendOutcome[]): string[] {
+  const lines: string[] = [];
+  for (const o of outcomes) {
+    if (o.status !== "ok") continue;
+    const n = o.result.numParameters;
+    const leaked = o.result.tensorsAtEnd - o.result.tensorsAfterLoad;
+    lines.push(
+      `  ${o.backend}: parameters ${n.toLocaleString("en-US")} (expected ${EXPECTED_PARAMETERS.toLocaleString("en-US")}: ${n === EXPECTED_PARAMETERS ? "ok" : "MISMATCH"}); ` +
+        `tensors after load ${o.result.tensorsAfterLoad}, at the end ${o.result.tensorsAtEnd}${leaked === 0 ? "" : ` (${leaked > 0 ? "+" : ""}${leaked})`}`
+    );
+  }
+  return lines;
+}
+
+// ---- main ----------------------------------------------------------------------------------------
+
+async function main(): Promise<number> {
+  const flags = parseArgs(process.argv.slice(2));
+  const started = new Date();
+  const stamp = started.toISOString().replace(/[:.]/g, "-");
+  const log = (line: string) => process.stderr.write(line + "\n");
+
+  const checkpoint = ensureBenchCheckpoint(benchRoot, log);
+  const startLoad = os.loadavg()[0];
+  if (busy(startLoad)) {
+    log(`Warning: the load average is ${startLoad.toFixed(1)} on ${os.cpus().length} cores: other processes are running, so timings will be slower than this machine can do.`);
+  }
+  const missingNative = nativeMissing();
+  const requested = flags.backends ?? [...ALL_BACKENDS];
+  const outcomes: BackendOutcome[] = [];
+  for (const backend of requested) {
+    if (backend === "tensorflow" && missingNative) {
+      outcomes.push({ backend, status: "unavailable", reason: missingNative });
+      log(`${backend}: unavailable: ${missingNative}`);
+      continue;
+    }
+    const plan = planFor(backend, flags);
+    log(`${backend}: benchmarking in a fresh process (${plan.warmup} warm-up + ${plan.reps} timed runs per pass) ...`);
+    const outcome = await runWorker(backend, plan, checkpoint.dir, stamp);
+    if (outcome.status !== "ok") log(`${backend}: ${outcome.status}: ${outcome.reason}`);
+    outcomes.push(outcome);
+  }
+
+  const out: string[] = [];
+  out.push(`\nHookedTransformer benchmark: GPT-2-small-shaped random checkpoint (${(checkpoint.bytes / 1e6).toFixed(0)} MB F32), batch 1, random token ids, median of timed runs after a warm-up.`);
+  out.push(`TransformerLens figures: ${TRANSFORMER_LENS_SOURCE}. GB = 10^9 bytes (peak RSS, process.resourceUsage().maxRSS).`);
+  out.push(`"1 hook" = namesFilter "${FILTERED_HOOK}". ours/TL ≤ 1.00: at least as fast (or as small) as TransformerLens.`);
+  out.push(`A cell marked "(n runs)" stopped early: the timed runs of one pass stop after ${outcomes.find((o) => o.plan)?.plan?.passBudgetS ?? 60} s.`);
+  for (const o of outcomes) {
+    out.push("");
+    if (o.status !== "ok") {
+      out.push(`### ${o.backend}: ${o.status} (${o.reason})`);
+      continue;
+    }
+    out.push(`### ${o.backend}: ${o.result.device}`);
+    out.push("");
+    out.push(backendTable(o));
+    const derived = derivedLines(o.result);
+    if (derived.length) out.push("", ...derived);
+  }
+  out.push("", ...machineLines(outcomes));
+  out.push("Sanity:", ...sanityLines(outcomes));
+
+  const jsonFile = path.join(benchRoot, `results-${stamp}.json`);
+  const json = {
+    startedAt: started.toISOString(),
+    argv: process.argv.slice(2),
+    machine: {
+      cpu: os.cpus()[0]?.model,
+      cores: os.cpus().length,
+      availableParallelism: os.availableParallelism(),
+      totalMemGiB: os.totalmem() / 2 ** 30,
+      platform: `${os.platform()} ${os.release()}`,
+      node: process.version,
+    },
+    checkpoint,
+    transformerLens: { source: TRANSFORMER_LENS_SOURCE, figures: TRANSFORMER_LENS },
+    expectedParameters: EXPECTED_PARAMETERS,
+    backends: outcomes,
+  };
+  fs.writeFileSync(jsonFile, JSON.stringify(json, null, 2));
+  out.push(`Results written to ${path.relative(process.cwd(), jsonFile) || jsonFile}`);
+  console.log(out.join("\n"));
+
+  const failed = outcomes.filter((o) => o.status === "failed");
+  const badCount = outcomes.some((o) => o.status === "ok" && o.result.numParameters !== EXPECTED_PARAMETERS);
+  const ran = outcomes.filter((o) => o.status === "ok").length;
+  return failed.length || badCount || ran === 0 ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(`Benchmark failed: ${(err as Error).message}`);
+    process.exit(2);
+  }
+);
