@@ -12,6 +12,7 @@ import * as path from "path";
 import { describeCellError, executeNotebook, stripAnsi } from "../kernel-setup/execute";
 import { KERNEL_NAME, projectRoot } from "../kernel-setup/kernelspec";
 import { envWithKernels, setup } from "../kernel-setup/setup";
+import { notebookToHtml } from "../src/display/notebookHtml";
 import { CONFIG_FILE, MODEL_OVERRIDE_ENV_VAR, WEIGHTS_FILE, resolveModelSource } from "../src/weights/loadPretrained";
 
 export const DEFAULT_NOTEBOOK = path.join("notebooks", "02-transformers.ipynb");
@@ -183,13 +184,10 @@ function title(nb: NotebookJson, fallback: string): string {
   return fallback;
 }
 
+/** The executed notebook as a web page with live charts (vega-embed from local copies, works offline). */
 function writeHtml(executed: NotebookJson, file: string, pageTitle: string): void {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const { notebookToHtml } = require("../src/display/notebookHtml") as {
-    notebookToHtml: (nb: unknown, options: { title?: string }) => string;
-  };
   const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, notebookToHtml(executed, { title: pageTitle }));
+  fs.writeFileSync(tmp, notebookToHtml(JSON.stringify(executed), { title: pageTitle }));
   fs.renameSync(tmp, file);
 }
 
