@@ -347,6 +347,14 @@ describe("display: pyplot surface", () => {
     assert.deepStrictEqual([(shown[1] as Json).width, (shown[1] as Json).height], [461, 346]); // figsize 6.4×4.8 at 72 px/in
   });
 
+  it("prints a figure as matplotlib's repr does", () => {
+    const { plt } = record();
+    const fig = plt.figure({ figsize: [8, 6] });
+    assert.strictEqual(require("util").inspect(fig), "<Figure size 576x432 with 0 Axes>");
+    plt.plot([1]);
+    assert.strictEqual(require("util").inspect(fig), "<Figure size 576x432 with 1 Axes>");
+  });
+
   it("cycles colours per kind of artist as matplotlib does", () => {
     const { shown, plt } = record();
     plt.plot([1, 2]);

@@ -16,6 +16,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { inspect } from "util";
 import { Chart } from "./chart";
 import { read1D, read2D, isTensorLike } from "./data";
 import { display as defaultDisplay, type DisplayOptions } from "./display";
@@ -210,6 +211,12 @@ export class Figure {
 
   toChart(): Chart {
     return new Chart(this.toSpec());
+  }
+
+  /** What a cell ending in `plt.figure(...)` prints, as matplotlib's repr. */
+  [inspect.custom](): string {
+    const { width, height } = this.pixelSize;
+    return `<Figure size ${width}x${height} with ${this.isEmpty ? 0 : 1} Axes>`;
   }
 }
 
