@@ -12,18 +12,31 @@
 // as in the tfjs docs); tfjs-node-gpu builds on this same package, so there is one instance.
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
+import { installNativeKernels } from "./kernels/nativeKernels";
 
 export { tf };
 
 export type BackendName = "tensorflow" | "wasm" | "cpu";
 
 export const BACKEND_ENV_VAR = "MECHINTERP_BACKEND";
+/** Set to 0 to keep tfjs's own matrix multiply even when the native addon is built (for comparisons). */
+export const NATIVE_MATMUL_ENV_VAR = "MECHINTERP_NATIVE_MATMUL";
 
 export interface BackendInfo {
   /** tfjs backend name, as `tf.getBackend()` reports it. */
   backend: BackendName;
-  /** What a learner reads after "Using device:", e.g. "cpu (WebAssembly SIMD)". */
+  /** What a learner reads after "Using device:", e.g. "cpu (WebAssembly SIMD, native BLAS matmul)". */
   device: string;
+  /** Whether matrix multiplies go to the native BLAS addon (mechinterp-native-gemm). */
+  nativeMatMul: boolean;
+}
+
+const nativeActive = new Set<BackendName>();
+
+/** Plugs the native multiply into wasm/cpu unless disabled; remembers the outcome for describe(). */
+function setUpNativeMatMul(name: BackendName): void {
+  if (name === "tensorflow" || process.env[NATIVE_MATMUL_ENV_VAR] === "0") return;
+  if (installNativeKernels(name)) nativeActive.add(name);
 }
 
 const KNOWN_BACKENDS: readonly BackendName[] = ["tensorflow", "wasm", "cpu"];
@@ -63,10 +76,10 @@ function describe(backend: BackendName): string {
     }
     case "wasm": {
       const simd = tf.env().getBool("WASM_HAS_SIMD_SUPPORT");
-      return `cpu (WebAssembly${simd ? " SIMD" : ""})`;
+      return `cpu (WebAssembly${simd ? " SIMD" : ""}${nativeActive.has("wasm") ? ", native BLAS matmul" : ""})`;
     }
     case "cpu":
-      return "cpu (pure JavaScript)";
+      return `cpu (pure JavaScript${nativeActive.has("cpu") ? ", native BLAS matmul" : ""})`;
   }
 }
 
@@ -112,7 +125,8 @@ export async function initBackend(options: { backend?: BackendName | string } = 
       if (tf.engine().backendName === name || (await tf.setBackend(name))) {
         await tf.ready();
         chosen = name;
-        return { backend: name, device: describe(name) };
+        setUpNativeMatMul(name);
+        return { backend: name, device: describe(name), nativeMatMul: nativeActive.has(name) };
       }
       errors.push(`${name}: setBackend returned false`);
     } catch (err) {
@@ -125,5 +139,5 @@ export async function initBackend(options: { backend?: BackendName | string } = 
 /** The active backend, as `initBackend` would report it. */
 export function backendInfo(): BackendInfo {
   const backend = tf.getBackend() as BackendName;
-  return { backend, device: describe(backend) };
+  return { backend, device: describe(backend), nativeMatMul: nativeActive.has(backend) };
 }

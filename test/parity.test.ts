@@ -169,6 +169,30 @@ describe("parity: library vs naive float64 reference", function () {
       }
     });
 
+    // The fused kernels compute scale with normalized, and scores with pattern, in one pass: a hook
+    // that replaces the first must still reach the second, as in TransformerLens.
+    const replacements: [string, string, (a: { data: Float64Array }) => void, (t: tf.Tensor) => tf.Tensor][] = [
+      ["doubling ln2's scale", "blocks.0.ln2.hook_scale", (a) => a.data.forEach((x, i) => (a.data[i] = 2 * x)), (t) => t.mul(2)],
+      [
+        "adding 1 to every attention score of layer 1",
+        "blocks.1.attn.hook_attn_scores",
+        (a) => a.data.forEach((x, i) => (a.data[i] = x + 1 + (i % 3))),
+        (t) => t.add(tf.tensor(Array.from({ length: t.size }, (_, i) => 1 + (i % 3)), t.shape)),
+      ],
+    ];
+    for (const [what, name, refHook, hook] of replacements) {
+      it(`runWithHooks: ${what} flows into what is computed from it, as in the reference`, () => {
+        const expected = naiveForward(main.weights, main.ck.config, TOKENS, { hooks: { [name]: refHook as never } });
+        assert.ok(compareArrays(expected.logits.data, main.reference.logits.data).maxAbsDiff > 1e-3, "the hook changes the reference");
+        const logits = model.runWithHooks(TOKENS, { fwdHooks: [[name, hook]] }) as tf.Tensor3D;
+        try {
+          note("unprocessed", `${what} logits`, expectClose(`${what} logits`, logits, expected.logits));
+        } finally {
+          logits.dispose();
+        }
+      });
+    }
+
     it("leaks no tensors: runWithCache, forward, runWithHooks", () => {
       const before = tf.memory().numTensors;
       const [logits, cache] = model.runWithCache(TOKENS);

@@ -12,7 +12,7 @@ import { ActivationCache } from "../hooks/activationCache";
 import { closestNames } from "../hooks/actNames";
 import { HookContext, HookFn, HookPoint, Module } from "../hooks/hookPoint";
 import { Gpt2Tokenizer } from "../tokenizer/gpt2Tokenizer";
-import { StateDict } from "../weights/hostTensor";
+import { TensorStateDict } from "../weights/stateDict";
 import { DownloadProgressCallback } from "../weights/hub";
 import { loadCheckpoint, resolveModelSource } from "../weights/loadPretrained";
 import { ProcessWeightsOptions, processWeights } from "../weights/processWeights";
@@ -76,9 +76,10 @@ export class HookedTransformer extends Module {
   private readonly stacked = new Map<string, tf.Tensor>();
   private disposed = false;
 
-  private constructor(readonly cfg: HookedTransformerConfig, stateDict: StateDict, readonly backendInfo: BackendInfo) {
+  /** Takes ownership of the state dict's tensors. */
+  private constructor(readonly cfg: HookedTransformerConfig, stateDict: TensorStateDict, readonly backendInfo: BackendInfo) {
     super();
-    this.params = [...stateDict].map(([name, t]) => [name, tf.tensor(t.data, t.shape, "float32")]);
+    this.params = [...stateDict];
     const p = new Map(this.params);
     const get = <T extends tf.Tensor>(name: string): T => {
       const t = p.get(name);

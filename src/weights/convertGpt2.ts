@@ -6,7 +6,9 @@
  * Heads are the slow index inside each d_model-wide block: column j of W_Q is head floor(j/d_head).
  */
 import { HookedTransformerConfig } from "../model/config";
-import { HostTensor, StateDict, hostTensor, shapeString } from "./hostTensor";
+import { tf } from "../backend";
+import { shapeString } from "./hostTensor";
+import { TensorStateDict, requireTensor } from "./stateDict";
 
 /** Buffers that real hub files carry and that are not parameters (the causal mask and its fill value). */
 const IGNORED_KEY = /^h\.\d+\.attn\.(bias|masked_bias)$/;
@@ -69,48 +71,18 @@ export function isIgnoredHfKey(key: string): boolean {
   return IGNORED_KEY.test(key);
 }
 
-/** Columns [start, start + width) of a row-major [rows, cols] matrix, as a new [rows, width] array. */
-function columns(src: HostTensor, start: number, width: number): Float32Array {
-  const [rows, cols] = src.shape;
-  const out = new Float32Array(rows * width);
-  for (let r = 0; r < rows; r++) out.set(src.data.subarray(r * cols + start, r * cols + start + width), r * width);
-  return out;
-}
-
-/** [d_model, n_heads*d_head] (columns grouped by head) → [n_heads, d_model, d_head]. */
-function splitHeadsIn(w: Float32Array, dModel: number, nHeads: number, dHead: number): Float32Array {
-  const out = new Float32Array(nHeads * dModel * dHead);
-  for (let m = 0; m < dModel; m++) {
-    for (let h = 0; h < nHeads; h++) {
-      out.set(w.subarray(m * nHeads * dHead + h * dHead, m * nHeads * dHead + (h + 1) * dHead), (h * dModel + m) * dHead);
-    }
-  }
-  return out;
-}
-
-function transpose2d(src: HostTensor): HostTensor {
-  const [rows, cols] = src.shape;
-  const out = new Float32Array(rows * cols);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = src.data[r * cols + c];
-  return hostTensor([cols, rows], out);
-}
-
 /**
- * @param hf normalised HF key → tensor (shapes already checked with checkHfShapes).
+ * @param hf normalised HF key → tensor (shapes already checked with checkHfShapes); not modified or disposed.
  * @returns TransformerLens names: embed.W_E [d_vocab, d_model], pos_embed.W_pos [n_ctx, d_model],
  *   blocks.L.ln1.w/b, blocks.L.attn.W_Q/W_K/W_V [n_heads, d_model, d_head], W_O [n_heads, d_head, d_model],
  *   b_Q/b_K/b_V [n_heads, d_head], b_O [d_model], blocks.L.ln2.w/b, blocks.L.mlp.W_in [d_model, d_mlp],
  *   b_in, W_out [d_mlp, d_model], b_out, ln_final.w/b, unembed.W_U [d_model, d_vocab], unembed.b_U [d_vocab].
- *   Tensors are shared with the input where no rearrangement is needed.
+ *   Tensors that need no rearrangement are shared with the input.
  */
-export function convertGpt2Weights(hf: StateDict, cfg: HookedTransformerConfig): StateDict {
+export function convertGpt2Weights(hf: TensorStateDict, cfg: HookedTransformerConfig): TensorStateDict {
   const { nHeads: H, dModel: D, dHead: E } = cfg;
-  const get = (k: string): HostTensor => {
-    const t = hf.get(k);
-    if (!t) throw new Error(`Internal error: "${k}" missing after shape check`);
-    return t;
-  };
-  const out: StateDict = new Map();
+  const get = (k: string) => requireTensor(hf, k, "convertGpt2Weights");
+  const out: TensorStateDict = new Map();
   out.set("embed.W_E", get("wte.weight"));
   out.set("pos_embed.W_pos", get("wpe.weight"));
   for (let l = 0; l < cfg.nLayers; l++) {
@@ -118,14 +90,15 @@ export function convertGpt2Weights(hf: StateDict, cfg: HookedTransformerConfig):
     const b = `blocks.${l}.`;
     out.set(b + "ln1.w", get(p + "ln_1.weight"));
     out.set(b + "ln1.b", get(p + "ln_1.bias"));
-    const cAttn = get(p + "attn.c_attn.weight"); // [d_model, 3*d_model]
-    const cAttnBias = get(p + "attn.c_attn.bias").data; // [3*d_model]
+    const cAttn = get(p + "attn.c_attn.weight"); // [d_model, 3*d_model]: W_Q | W_K | W_V
+    const cAttnBias = get(p + "attn.c_attn.bias"); // [3*d_model]
     (["Q", "K", "V"] as const).forEach((which, i) => {
-      out.set(b + `attn.W_${which}`, hostTensor([H, D, E], splitHeadsIn(columns(cAttn, i * D, D), D, H, E)));
-      out.set(b + `attn.b_${which}`, hostTensor([H, E], cAttnBias.slice(i * D, (i + 1) * D)));
+      // columns of one block are grouped by head: [d_model, n_heads*d_head] → [n_heads, d_model, d_head]
+      out.set(b + `attn.W_${which}`, tf.tidy(() => tf.transpose(tf.reshape(tf.slice(cAttn, [0, i * D], [D, D]), [D, H, E]), [1, 0, 2])));
+      out.set(b + `attn.b_${which}`, tf.tidy(() => tf.reshape(tf.slice(cAttnBias, [i * D], [D]), [H, E])));
     });
-    // c_proj.weight is [n_heads*d_head, d_model]; rows grouped by head, so it is already [H, E, D] in memory.
-    out.set(b + "attn.W_O", hostTensor([H, E, D], get(p + "attn.c_proj.weight").data));
+    // c_proj.weight is [n_heads*d_head, d_model], rows grouped by head: a reshape, no copy.
+    out.set(b + "attn.W_O", tf.reshape(get(p + "attn.c_proj.weight"), [H, E, D]));
     out.set(b + "attn.b_O", get(p + "attn.c_proj.bias"));
     out.set(b + "ln2.w", get(p + "ln_2.weight"));
     out.set(b + "ln2.b", get(p + "ln_2.bias"));
@@ -137,7 +110,7 @@ export function convertGpt2Weights(hf: StateDict, cfg: HookedTransformerConfig):
   out.set("ln_final.w", get("ln_f.weight"));
   out.set("ln_final.b", get("ln_f.bias"));
   // lm_head.weight is [d_vocab, d_model]; absent means tied to the embedding.
-  out.set("unembed.W_U", transpose2d(hf.get("lm_head.weight") ?? get("wte.weight")));
-  out.set("unembed.b_U", hostTensor([cfg.dVocab]));
+  out.set("unembed.W_U", tf.transpose(hf.get("lm_head.weight") ?? get("wte.weight")));
+  out.set("unembed.b_U", tf.zeros([cfg.dVocab]));
   return out;
 }

@@ -9,7 +9,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { HookedTransformerConfig, configFromHf } from "../model/config";
 import { checkHfShapes, convertGpt2Weights, isIgnoredHfKey, normaliseHfKey } from "./convertGpt2";
-import { StateDict } from "./hostTensor";
+import { tf } from "../backend";
+import { TensorStateDict, disposeReplaced, disposeStateDict } from "./stateDict";
 import { DownloadProgressCallback, downloadHubFile, stderrProgressBar } from "./hub";
 import { findPreset, presetNames } from "./presets";
 import { SafetensorsFile, openSafetensors, readTensor } from "./safetensors";
@@ -89,11 +90,15 @@ export async function resolveModelSource(nameOrDir: string, options: LoadCheckpo
 
 export interface LoadedCheckpoint {
   cfg: HookedTransformerConfig;
-  /** TransformerLens names, unprocessed. F32 tensors may be views into the file's bytes. */
-  stateDict: StateDict;
+  /** TransformerLens names, unprocessed, on the active tfjs backend; owned by the caller. */
+  stateDict: TensorStateDict;
 }
 
-/** Reads config.json and model.safetensors, checks them against each other, converts to TransformerLens names. */
+/**
+ * Reads config.json and model.safetensors, checks them against each other, uploads the tensors to
+ * the active backend and converts them to TransformerLens names. Nothing is uploaded unless the
+ * whole file checks out, and on any failure every uploaded tensor is freed.
+ */
 export function loadCheckpoint(source: ModelSource, options: Pick<LoadCheckpointOptions, "warn"> = {}): LoadedCheckpoint {
   const warn = options.warn ?? ((m: string) => process.stderr.write(m + "\n"));
   let configJson: unknown;
@@ -115,10 +120,17 @@ export function loadCheckpoint(source: ModelSource, options: Pick<LoadCheckpoint
   if (unexpected.length > 0) {
     warn(`[mechinterp-ts] warning: ignoring ${unexpected.length} unexpected tensor(s) in ${source.weightsPath}: ${unexpected.slice(0, 5).join(", ")}${unexpected.length > 5 ? ", ..." : ""}`);
   }
-  const hf: StateDict = new Map();
-  for (const [norm, key] of keyOf) {
-    if (isIgnoredHfKey(norm) || unexpected.includes(norm)) continue;
-    hf.set(norm, readTensor(file, key));
+  const wanted = [...keyOf].filter(([norm]) => !isIgnoredHfKey(norm) && !unexpected.includes(norm));
+  // Decode every tensor first (dtype errors surface before anything is uploaded).
+  const host = wanted.map(([norm, key]) => [norm, readTensor(file, key)] as const);
+  const hf: TensorStateDict = new Map();
+  try {
+    for (const [norm, t] of host) hf.set(norm, tf.tensor(t.data, t.shape, "float32"));
+    const converted = convertGpt2Weights(hf, cfg);
+    disposeReplaced(hf, converted);
+    return { cfg, stateDict: converted };
+  } catch (err) {
+    disposeStateDict(hf);
+    throw err;
   }
-  return { cfg, stateDict: convertGpt2Weights(hf, cfg) };
 }

@@ -1,20 +1,22 @@
 /**
- * TransformerLens's default weight processing (HookedTransformer.process_weights_), as pure functions
- * over TransformerLens-named state dicts. Each returns a new state dict; tensors it does not change
- * are shared with the input, and the input is never written to.
+ * TransformerLens's default weight processing (HookedTransformer.process_weights_), as functions
+ * from a TransformerLens-named state dict to a new one. They never dispose or modify their input;
+ * tensors a step does not change are shared with the output. The work runs on the tfjs backend
+ * (WebAssembly or native), not in JavaScript loops.
  *
  * - foldLayerNorm: LN(x) = normalized(x) * w + b feeds a linear map W, b_W; so W' = diag(w) W and
- *   b_W' = b_W + b W. The LayerNorm keeps only its centre-and-scale part (LNPre). With centring, W'
- *   is then centred over d_model: the input to W' is already centred, so this changes no output.
+ *   b_W' = b_W + b W. The LayerNorm keeps only its centre-and-scale part (LNPre). W' is then centred
+ *   over d_model: its input is already centred, so this changes no output.
  * - centerWritingWeights: everything writing to the residual stream (W_E, W_pos, W_O, b_O, W_out,
  *   b_out) gets zero mean over d_model. LayerNorm removes the mean anyway, so outputs are unchanged.
- * - centerUnembed: W_U and b_U get zero mean over d_vocab; logits shift by a constant per position,
- *   log-probs do not change.
+ * - centerUnembed: W_U and b_U get zero mean over d_vocab; each position's logits shift by a
+ *   constant, log-probs do not change.
  * - foldValueBiases: patterns sum to 1, so each head's b_V adds the constant b_V W_O to the layer's
  *   output; fold it into b_O and zero b_V.
  */
+import { tf } from "../backend";
 import { HookedTransformerConfig } from "../model/config";
-import { HostTensor, StateDict, hostTensor } from "./hostTensor";
+import { TensorStateDict, disposeReplaced, disposeStateDict, requireTensor } from "./stateDict";
 
 export interface ProcessWeightsOptions {
   foldLn?: boolean;
@@ -23,145 +25,105 @@ export interface ProcessWeightsOptions {
   foldValueBiases?: boolean;
 }
 
-function req(sd: StateDict, key: string): HostTensor {
-  const t = sd.get(key);
-  if (!t) throw new Error(`Weight processing: state dict has no "${key}"`);
-  return t;
-}
-
 /**
- * Folds LayerNorm `ln` (w, b [rows]) into a stack of matrices W [groups, rows, cols] and biases
- * b [groups, cols] that read its output. Optionally centres each W[g, :, c] over rows.
+ * Folds a LayerNorm (w, b [d]) into the matrices that read it.
+ * @param W [..., d, out] @param bias [..., out] @returns W' = w ⊙ W centred over d, bias' = bias + b·W
  */
-function foldInto(
-  w: Float32Array,
-  b: Float32Array,
-  W: HostTensor,
-  bias: HostTensor,
-  center: boolean
-): { W: HostTensor; bias: HostTensor } {
-  const cols = W.shape[W.shape.length - 1];
-  const rows = W.shape[W.shape.length - 2];
-  const groups = W.data.length / (rows * cols);
-  const newW = new Float32Array(W.data.length);
-  const newB = new Float32Array(bias.data);
-  for (let g = 0; g < groups; g++) {
-    const base = g * rows * cols;
-    const sum = new Float64Array(cols);
-    const biasAcc = new Float64Array(cols);
-    for (let r = 0; r < rows; r++) {
-      const wr = w[r];
-      const br = b[r];
-      const off = base + r * cols;
-      for (let c = 0; c < cols; c++) {
-        const x = W.data[off + c];
-        biasAcc[c] += x * br;
-        const y = x * wr;
-        newW[off + c] = y;
-        sum[c] += y;
-      }
-    }
-    for (let c = 0; c < cols; c++) newB[g * cols + c] += biasAcc[c];
-    if (center) {
-      for (let c = 0; c < cols; c++) sum[c] /= rows;
-      for (let r = 0; r < rows; r++) {
-        const off = base + r * cols;
-        for (let c = 0; c < cols; c++) newW[off + c] -= sum[c];
-      }
-    }
-  }
-  return { W: hostTensor([...W.shape], newW), bias: hostTensor([...bias.shape], newB) };
+function foldInto(w: tf.Tensor1D, b: tf.Tensor1D, W: tf.Tensor, bias: tf.Tensor, center: boolean): [tf.Tensor, tf.Tensor] {
+  return tf.tidy(() => {
+    const d = w.shape[0];
+    const out = W.shape[W.rank - 1];
+    const groups = W.size / (d * out);
+    const W3 = tf.reshape(W, [groups, d, out]);
+    // bias' [groups, out] = bias + b [1, d] @ W [groups, d, out]
+    const folded = tf.add(tf.reshape(bias, [groups, out]), tf.reshape(tf.matMul(tf.reshape(b, [1, 1, d]).tile([groups, 1, 1]), W3), [groups, out]));
+    let scaled = tf.mul(W3, tf.reshape(w, [1, d, 1]));
+    if (center) scaled = tf.sub(scaled, tf.mean(scaled, 1, true));
+    return [tf.reshape(scaled, W.shape), tf.reshape(folded, bias.shape)];
+  });
 }
 
-/** Subtracts from every row of `t` (viewed as [..., n]) its mean over the last axis. */
-function centerLastAxis(t: HostTensor): HostTensor {
-  const n = t.shape[t.shape.length - 1];
-  const out = new Float32Array(t.data.length);
-  for (let off = 0; off < t.data.length; off += n) {
-    let s = 0;
-    for (let i = 0; i < n; i++) s += t.data[off + i];
-    const mean = s / n;
-    for (let i = 0; i < n; i++) out[off + i] = t.data[off + i] - mean;
-  }
-  return hostTensor([...t.shape], out);
+/** Subtracts the mean over the last axis (over everything for a vector). */
+function centerLastAxis(t: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.sub(t, tf.mean(t, -1, true)));
 }
 
-export function foldLayerNorm(sd: StateDict, cfg: HookedTransformerConfig, { center = true } = {}): StateDict {
-  const out: StateDict = new Map(sd);
+export function foldLayerNorm(sd: TensorStateDict, cfg: HookedTransformerConfig, { center = true } = {}): TensorStateDict {
+  const get = (k: string) => requireTensor(sd, k, "foldLayerNorm");
+  const out: TensorStateDict = new Map(sd);
   for (let l = 0; l < cfg.nLayers; l++) {
     const p = `blocks.${l}.`;
-    const ln1w = req(sd, p + "ln1.w").data;
-    const ln1b = req(sd, p + "ln1.b").data;
+    const [w1, b1] = [get(p + "ln1.w") as tf.Tensor1D, get(p + "ln1.b") as tf.Tensor1D];
     for (const x of ["Q", "K", "V"]) {
-      const folded = foldInto(ln1w, ln1b, req(sd, p + `attn.W_${x}`), req(sd, p + `attn.b_${x}`), center);
-      out.set(p + `attn.W_${x}`, folded.W).set(p + `attn.b_${x}`, folded.bias);
+      const [W, bias] = foldInto(w1, b1, get(p + `attn.W_${x}`), get(p + `attn.b_${x}`), center);
+      out.set(p + `attn.W_${x}`, W).set(p + `attn.b_${x}`, bias);
     }
-    const ln2 = foldInto(req(sd, p + "ln2.w").data, req(sd, p + "ln2.b").data, req(sd, p + "mlp.W_in"), req(sd, p + "mlp.b_in"), center);
-    out.set(p + "mlp.W_in", ln2.W).set(p + "mlp.b_in", ln2.bias);
+    const [W, bias] = foldInto(get(p + "ln2.w") as tf.Tensor1D, get(p + "ln2.b") as tf.Tensor1D, get(p + "mlp.W_in"), get(p + "mlp.b_in"), center);
+    out.set(p + "mlp.W_in", W).set(p + "mlp.b_in", bias);
     for (const k of ["ln1.w", "ln1.b", "ln2.w", "ln2.b"]) out.delete(p + k);
   }
-  const fin = foldInto(req(sd, "ln_final.w").data, req(sd, "ln_final.b").data, req(sd, "unembed.W_U"), req(sd, "unembed.b_U"), center);
-  out.set("unembed.W_U", fin.W).set("unembed.b_U", fin.bias);
+  const [W, bias] = foldInto(get("ln_final.w") as tf.Tensor1D, get("ln_final.b") as tf.Tensor1D, get("unembed.W_U"), get("unembed.b_U"), center);
+  out.set("unembed.W_U", W).set("unembed.b_U", bias);
   out.delete("ln_final.w");
   out.delete("ln_final.b");
   return out;
 }
 
-export function centerWritingWeights(sd: StateDict, cfg: HookedTransformerConfig): StateDict {
-  const out: StateDict = new Map(sd);
-  for (const k of ["embed.W_E", "pos_embed.W_pos"]) out.set(k, centerLastAxis(req(sd, k)));
-  for (let l = 0; l < cfg.nLayers; l++) {
-    for (const k of [`blocks.${l}.attn.W_O`, `blocks.${l}.attn.b_O`, `blocks.${l}.mlp.W_out`, `blocks.${l}.mlp.b_out`]) {
-      // b_O and b_out are [d_model], so "last axis" is the whole vector: its mean is subtracted.
-      out.set(k, centerLastAxis(req(sd, k)));
-    }
-  }
+export function centerWritingWeights(sd: TensorStateDict, cfg: HookedTransformerConfig): TensorStateDict {
+  const out: TensorStateDict = new Map(sd);
+  const keys = ["embed.W_E", "pos_embed.W_pos"];
+  for (let l = 0; l < cfg.nLayers; l++) keys.push(`blocks.${l}.attn.W_O`, `blocks.${l}.attn.b_O`, `blocks.${l}.mlp.W_out`, `blocks.${l}.mlp.b_out`);
+  // b_O and b_out are [d_model]: "last axis" is the whole vector, so its mean is subtracted.
+  for (const k of keys) out.set(k, centerLastAxis(requireTensor(sd, k, "centerWritingWeights")));
   return out;
 }
 
-export function centerUnembed(sd: StateDict): StateDict {
-  const out: StateDict = new Map(sd);
-  out.set("unembed.W_U", centerLastAxis(req(sd, "unembed.W_U")));
-  out.set("unembed.b_U", centerLastAxis(req(sd, "unembed.b_U")));
+export function centerUnembed(sd: TensorStateDict): TensorStateDict {
+  const out: TensorStateDict = new Map(sd);
+  for (const k of ["unembed.W_U", "unembed.b_U"]) out.set(k, centerLastAxis(requireTensor(sd, k, "centerUnembed")));
   return out;
 }
 
-export function foldValueBiases(sd: StateDict, cfg: HookedTransformerConfig): StateDict {
-  const out: StateDict = new Map(sd);
+export function foldValueBiases(sd: TensorStateDict, cfg: HookedTransformerConfig): TensorStateDict {
+  const out: TensorStateDict = new Map(sd);
   const { nHeads: H, dHead: E, dModel: D } = cfg;
   for (let l = 0; l < cfg.nLayers; l++) {
     const p = `blocks.${l}.attn.`;
-    const bV = req(sd, p + "b_V").data; // [H, E]
-    const WO = req(sd, p + "W_O").data; // [H, E, D]
-    const bO = new Float64Array(req(sd, p + "b_O").data);
-    for (let h = 0; h < H; h++) {
-      for (let e = 0; e < E; e++) {
-        const v = bV[h * E + e];
-        const row = (h * E + e) * D;
-        for (let d = 0; d < D; d++) bO[d] += v * WO[row + d];
-      }
-    }
-    out.set(p + "b_O", hostTensor([D], Float32Array.from(bO)));
-    out.set(p + "b_V", hostTensor([H, E]));
+    const bV = requireTensor(sd, p + "b_V", "foldValueBiases"); // [H, E]
+    const WO = requireTensor(sd, p + "W_O", "foldValueBiases"); // [H, E, D]
+    const bO = requireTensor(sd, p + "b_O", "foldValueBiases"); // [D]
+    // b_O' = b_O + Σ_h b_V[h] @ W_O[h]  =  b_O + flatten(b_V) [1, H*E] @ W_O [H*E, D]
+    out.set(p + "b_O", tf.tidy(() => tf.add(bO, tf.reshape(tf.matMul(tf.reshape(bV, [1, H * E]), tf.reshape(WO, [H * E, D])), [D]))));
+    out.set(p + "b_V", tf.zeros([H, E]));
   }
   return out;
 }
 
-/** Applies the requested steps in TransformerLens's order; returns the new state dict and config. */
+/**
+ * Applies the requested steps in TransformerLens's order. Takes ownership of `sd`: tensors that the
+ * result no longer holds are disposed as the steps go, so only one copy of each weight stays alive.
+ */
 export function processWeights(
-  sd: StateDict,
+  sd: TensorStateDict,
   cfg: HookedTransformerConfig,
   options: ProcessWeightsOptions = {}
-): { stateDict: StateDict; cfg: HookedTransformerConfig } {
+): { stateDict: TensorStateDict; cfg: HookedTransformerConfig } {
   const { foldLn = true, centerWritingWeights: centerW = true, centerUnembed: centerU = true, foldValueBiases: foldV = true } = options;
-  let out = sd;
-  let newCfg = cfg;
-  if (foldLn) {
-    out = foldLayerNorm(out, cfg);
-    newCfg = { ...cfg, normalizationType: "LNPre" };
+  const steps: ((s: TensorStateDict) => TensorStateDict)[] = [];
+  if (foldLn) steps.push((s) => foldLayerNorm(s, cfg));
+  if (centerW) steps.push((s) => centerWritingWeights(s, cfg));
+  if (centerU) steps.push((s) => centerUnembed(s));
+  if (foldV) steps.push((s) => foldValueBiases(s, cfg));
+  let current = sd;
+  try {
+    for (const step of steps) {
+      const next = step(current);
+      disposeReplaced(current, next);
+      current = next;
+    }
+  } catch (err) {
+    disposeStateDict(current);
+    throw err;
   }
-  if (centerW) out = centerWritingWeights(out, cfg);
-  if (centerU) out = centerUnembed(out);
-  if (foldV) out = foldValueBiases(out, cfg);
-  return { stateDict: out, cfg: newCfg };
+  return { stateDict: current, cfg: foldLn ? { ...cfg, normalizationType: "LNPre" } : cfg };
 }

@@ -1,5 +1,6 @@
 import { tf } from "../../backend";
 import { HookPoint, Module } from "../../hooks/hookPoint";
+import { causalScoresAndPattern } from "../fusedOps";
 
 /** One layer's attention parameters in TransformerLens's shapes (owned by the model). */
 export interface AttentionWeights {
@@ -60,7 +61,7 @@ export class Attention extends Module {
     const [batch, pos, dModel] = x.shape;
     const H = this.nHeads;
     const E = this.dHead;
-    const qkv = tf.add(tf.matMul(tf.reshape(x, [batch * pos, dModel]), this.W_QKV), this.b_QKV); // [batch*pos, 3*H*E]
+    const qkv = tf.fused.matMul({ a: tf.reshape(x, [batch * pos, dModel]), b: this.W_QKV, bias: this.b_QKV }); // [batch*pos, 3*H*E]
     const part = (i: number) => tf.reshape(tf.slice(qkv, [0, i * H * E], [-1, H * E]), [batch, pos, H, E]) as tf.Tensor4D;
     const q = this.hook_q.run(part(0));
     const k = this.hook_k.run(part(1));
@@ -68,13 +69,14 @@ export class Attention extends Module {
 
     // [batch, pos, head, d_head] → [batch*head, pos, d_head]
     const byHead = (t: tf.Tensor4D) => tf.reshape(tf.transpose(t, [0, 2, 1, 3]), [batch * H, pos, E]) as tf.Tensor3D;
-    const rawScores = tf.div(tf.matMul(byHead(q), byHead(k), false, true), Math.sqrt(E)); // [batch*head, query, key]
-    const masked = tf.add(tf.reshape(rawScores, [batch, H, pos, pos]), causalMask(pos)) as tf.Tensor4D;
-    const scores = this.hook_attn_scores.run(masked);
-    const pattern = this.hook_pattern.run(tf.softmax(scores) as tf.Tensor4D); // softmax over key_pos
+    const qk = tf.reshape(tf.matMul(byHead(q), byHead(k), false, true), [batch, H, pos, pos]) as tf.Tensor4D; // q·k
+    const computed = causalScoresAndPattern(qk, Math.sqrt(E)); // scaled, masked with -inf; softmax over key_pos
+    const scores = this.hook_attn_scores.run(computed.scores);
+    // A hook that replaced the scores gets a pattern computed from its replacement.
+    const pattern = this.hook_pattern.run(scores === computed.scores ? computed.pattern : (tf.softmax(scores) as tf.Tensor4D));
     const zByHead = tf.matMul(tf.reshape(pattern, [batch * H, pos, pos]), byHead(v)); // [batch*head, pos, d_head]
     const z = this.hook_z.run(tf.transpose(tf.reshape(zByHead, [batch, H, pos, E]), [0, 2, 1, 3]) as tf.Tensor4D);
-    const out = tf.add(tf.matMul(tf.reshape(z, [batch * pos, H * E]), tf.reshape(this.W_O, [H * E, dModel])), this.b_O);
+    const out = tf.fused.matMul({ a: tf.reshape(z, [batch * pos, H * E]), b: tf.reshape(this.W_O, [H * E, dModel]), bias: this.b_O });
     return tf.reshape(out, [batch, pos, dModel]);
   }
 
@@ -84,12 +86,3 @@ export class Attention extends Module {
   }
 }
 
-/**
- * [pos, pos]: 0 on and below the diagonal, -Infinity above (TransformerLens masks with -inf).
- * Built on the host: tf.linalg.bandPart on bool tensors corrupts memory in tfjs-backend-wasm 4.22.
- */
-function causalMask(pos: number): tf.Tensor2D {
-  const mask = new Float32Array(pos * pos);
-  for (let q = 0; q < pos; q++) mask.fill(-Infinity, q * pos + q + 1, (q + 1) * pos);
-  return tf.tensor2d(mask, [pos, pos]);
-}

@@ -1,5 +1,6 @@
 import { tf } from "../../backend";
 import { HookPoint, Module } from "../../hooks/hookPoint";
+import { layerNorm } from "../fusedOps";
 
 /**
  * LayerNorm as TransformerLens computes it: centre, divide by sqrt(mean(x²) + eps), then (unless the
@@ -17,9 +18,11 @@ export class LayerNorm extends Module {
 
   /** @param x [batch, pos, d_model] @returns [batch, pos, d_model] */
   forward(x: tf.Tensor3D): tf.Tensor3D {
-    const centered = tf.sub(x, tf.mean(x, -1, true));
-    const scale = this.hook_scale.run(tf.sqrt(tf.add(tf.mean(tf.square(centered), -1, true), this.eps)) as tf.Tensor3D);
-    let out = tf.div(centered, scale) as tf.Tensor3D;
+    const { scale, normalized } = layerNorm(x, this.eps, this.w, this.b);
+    const hookedScale = this.hook_scale.run(scale);
+    if (hookedScale === scale) return this.hook_normalized.run(normalized);
+    // A hook replaced the scale: normalise with the replacement, as TransformerLens would.
+    let out = tf.div(tf.sub(x, tf.mean(x, -1, true)), hookedScale) as tf.Tensor3D;
     if (this.w && this.b) out = tf.add(tf.mul(out, this.w), this.b);
     return this.hook_normalized.run(out);
   }

@@ -1,6 +1,7 @@
 import { tf } from "../../backend";
 import { HookPoint, Module } from "../../hooks/hookPoint";
 import { ActFn } from "../config";
+import { geluNew } from "../fusedOps";
 
 export interface MlpWeights {
   W_in: tf.Tensor2D; // [d_model, d_mlp]
@@ -27,26 +28,21 @@ export class MLP extends Module {
   forward(x: tf.Tensor3D): tf.Tensor3D {
     const [batch, pos, dModel] = x.shape;
     const dMlp = this.W_in.shape[1];
-    const pre = this.hook_pre.run(tf.reshape(tf.add(tf.matMul(tf.reshape(x, [batch * pos, dModel]), this.W_in), this.b_in), [batch, pos, dMlp]) as tf.Tensor3D);
+    const pre = this.hook_pre.run(tf.reshape(tf.fused.matMul({ a: tf.reshape(x, [batch * pos, dModel]), b: this.W_in, bias: this.b_in }), [batch, pos, dMlp]) as tf.Tensor3D);
     const post = this.hook_post.run(activation(pre, this.actFn));
-    const out = tf.add(tf.matMul(tf.reshape(post, [batch * pos, dMlp]), this.W_out), this.b_out);
+    const out = tf.fused.matMul({ a: tf.reshape(post, [batch * pos, dMlp]), b: this.W_out, bias: this.b_out });
     return tf.reshape(out, [batch, pos, dModel]);
   }
 }
 
-const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
-
-/** Elementwise activation. gelu_new is GPT-2's tanh approximation: 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))). */
+/** Elementwise activation. gelu_new is GPT-2's tanh approximation (see fusedOps.geluNew). */
 export function activation<T extends tf.Tensor>(x: T, fn: ActFn): T {
   switch (fn) {
-    case "gelu_new": {
-      const inner = tf.mul(tf.add(x, tf.mul(tf.mul(tf.mul(x, x), x), 0.044715)), SQRT_2_OVER_PI);
-      return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1)) as T;
-    }
-    case "gelu": {
+    case "gelu_new":
+      return geluNew(x);
+    case "gelu":
       // Exact GELU: 0.5x(1 + erf(x/√2)).
       return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.div(x, Math.SQRT2)), 1)) as T;
-    }
     case "relu":
       return tf.relu(x) as T;
   }

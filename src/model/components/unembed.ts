@@ -10,7 +10,7 @@ export class Unembed extends Module {
   /** @param x [batch, pos, d_model] @returns logits [batch, pos, d_vocab] */
   forward(x: tf.Tensor3D): tf.Tensor3D {
     const [batch, pos, dModel] = x.shape;
-    const logits = tf.add(tf.matMul(tf.reshape(x, [batch * pos, dModel]), this.W_U), this.b_U);
+    const logits = tf.fused.matMul({ a: tf.reshape(x, [batch * pos, dModel]), b: this.W_U, bias: this.b_U });
     return tf.reshape(logits, [batch, pos, -1]);
   }
 }

@@ -1,0 +1,280 @@
+// Native kernels for Node.js over raw ArrayBuffers: a batched single-precision matrix multiply that
+// delegates to the platform's BLAS (OpenBLAS on Linux, Accelerate on macOS, multi-threaded), and two
+// fused elementwise kernels (GPT-2's GELU, LayerNorm) on plain threads.
+//
+// sgemm(a, aOffset, b, bOffset, out, outOffset, batch, m, n, k, transA, transB,
+//       aBatchStride, bBatchStride, bias, biasOffset)
+//   For each batch i: out[i] (m x n) = op(A[i]) (m x k) * op(B[i]) (k x n) (+ bias[n] per row).
+//   Offsets and strides are in float elements; a batch stride of 0 broadcasts that operand.
+//   All matrices are row-major and contiguous. bias may be null.
+#include <node_api.h>
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <thread>
+#include <vector>
+
+#ifdef USE_ACCELERATE
+#include <Accelerate/Accelerate.h>
+#else
+#include <cblas.h>
+#endif
+
+namespace {
+
+bool GetFloats(napi_env env, napi_value value, int64_t offset, int64_t count, float** out) {
+  void* data = nullptr;
+  size_t byte_length = 0;
+  bool is_ab = false;
+  napi_is_arraybuffer(env, value, &is_ab);
+  if (is_ab) {
+    if (napi_get_arraybuffer_info(env, value, &data, &byte_length) != napi_ok) return false;
+  } else {
+    bool is_ta = false;
+    napi_is_typedarray(env, value, &is_ta);
+    if (!is_ta) return false;
+    napi_typedarray_type type;
+    size_t length;
+    napi_value ab;
+    size_t byte_offset;
+    if (napi_get_typedarray_info(env, value, &type, &length, &data, &ab, &byte_offset) != napi_ok) return false;
+    byte_length = length * (type == napi_float32_array ? 4 : 1);
+  }
+  if (offset < 0 || count < 0 || (offset + count) * 4 > static_cast<int64_t>(byte_length)) return false;
+  *out = static_cast<float*>(data) + offset;
+  return true;
+}
+
+int64_t GetInt(napi_env env, napi_value v) {
+  int64_t x = 0;
+  napi_get_value_int64(env, v, &x);
+  return x;
+}
+
+bool GetBool(napi_env env, napi_value v) {
+  bool x = false;
+  napi_get_value_bool(env, v, &x);
+  return x;
+}
+
+napi_value Sgemm(napi_env env, napi_callback_info info) {
+  size_t argc = 16;
+  napi_value args[16];
+  napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
+  if (argc < 14) {
+    napi_throw_type_error(env, nullptr, "sgemm: expected at least 14 arguments");
+    return nullptr;
+  }
+  const int64_t batch = GetInt(env, args[6]);
+  const int64_t m = GetInt(env, args[7]);
+  const int64_t n = GetInt(env, args[8]);
+  const int64_t k = GetInt(env, args[9]);
+  const bool trans_a = GetBool(env, args[10]);
+  const bool trans_b = GetBool(env, args[11]);
+  const int64_t a_stride = GetInt(env, args[12]);
+  const int64_t b_stride = GetInt(env, args[13]);
+  if (batch < 0 || m < 0 || n < 0 || k < 0) {
+    napi_throw_range_error(env, nullptr, "sgemm: negative dimension");
+    return nullptr;
+  }
+  float *a, *b, *out, *bias = nullptr;
+  const int64_t a_count = (batch > 0 ? (batch - 1) * a_stride : 0) + m * k;
+  const int64_t b_count = (batch > 0 ? (batch - 1) * b_stride : 0) + k * n;
+  if (!GetFloats(env, args[0], GetInt(env, args[1]), a_count, &a) ||
+      !GetFloats(env, args[2], GetInt(env, args[3]), b_count, &b) ||
+      !GetFloats(env, args[4], GetInt(env, args[5]), batch * m * n, &out)) {
+    napi_throw_range_error(env, nullptr, "sgemm: an operand does not fit its buffer");
+    return nullptr;
+  }
+  if (argc >= 16) {
+    napi_valuetype t;
+    napi_typeof(env, args[14], &t);
+    if (t != napi_null && t != napi_undefined) {
+      if (!GetFloats(env, args[14], GetInt(env, args[15]), n, &bias)) {
+        napi_throw_range_error(env, nullptr, "sgemm: bias does not fit its buffer");
+        return nullptr;
+      }
+    }
+  }
+  const int lda = trans_a ? static_cast<int>(m) : static_cast<int>(k);
+  const int ldb = trans_b ? static_cast<int>(k) : static_cast<int>(n);
+  for (int64_t i = 0; i < batch; ++i) {
+    float* c = out + i * m * n;
+    float beta = 0.0f;
+    if (bias != nullptr) {
+      for (int64_t r = 0; r < m; ++r) std::memcpy(c + r * n, bias, sizeof(float) * n);
+      beta = 1.0f;
+    }
+    if (k == 0) {
+      if (bias == nullptr) std::memset(c, 0, sizeof(float) * m * n);
+      continue;
+    }
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
+                static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), 1.0f, a + i * a_stride, lda,
+                b + i * b_stride, ldb, beta, c, static_cast<int>(n));
+  }
+  return nullptr;
+}
+
+// Runs body(begin, end) over [0, n) on up to hardware_concurrency threads; small n stays on this one.
+template <typename F>
+void ParallelFor(int64_t n, int64_t min_per_thread, F body) {
+  const int64_t hw = std::max<int64_t>(1, std::thread::hardware_concurrency());
+  const int64_t threads = std::max<int64_t>(1, std::min<int64_t>(hw, n / std::max<int64_t>(1, min_per_thread)));
+  if (threads == 1) {
+    body(0, n);
+    return;
+  }
+  std::vector<std::thread> pool;
+  const int64_t chunk = (n + threads - 1) / threads;
+  for (int64_t t = 1; t < threads; ++t) {
+    const int64_t begin = t * chunk, end = std::min(n, begin + chunk);
+    if (begin < end) pool.emplace_back([=] { body(begin, end); });
+  }
+  body(0, std::min(n, chunk));
+  for (auto& th : pool) th.join();
+}
+
+// geluNew(x, xOffset, out, outOffset, n): GPT-2's tanh GELU, 0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x^3))).
+napi_value GeluNew(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value args[5];
+  napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
+  if (argc < 5) {
+    napi_throw_type_error(env, nullptr, "geluNew: expected 5 arguments");
+    return nullptr;
+  }
+  const int64_t n = GetInt(env, args[4]);
+  float *x, *out;
+  if (!GetFloats(env, args[0], GetInt(env, args[1]), n, &x) || !GetFloats(env, args[2], GetInt(env, args[3]), n, &out)) {
+    napi_throw_range_error(env, nullptr, "geluNew: an operand does not fit its buffer");
+    return nullptr;
+  }
+  ParallelFor(n, 1 << 16, [=](int64_t begin, int64_t end) {
+    const float k = 0.7978845608028654f;  // sqrt(2/pi)
+    for (int64_t i = begin; i < end; ++i) {
+      const float v = x[i];
+      out[i] = 0.5f * v * (1.0f + std::tanh(k * (v + 0.044715f * v * v * v)));
+    }
+  });
+  return nullptr;
+}
+
+// layerNorm(x, xOff, rows, d, eps, w|null, wOff, b|null, bOff, scale, scaleOff, normalized, normOff):
+// per row: centred = x - mean(x); scale = sqrt(mean(centred^2) + eps); normalized = centred / scale
+// (then * w + b when given). Accumulates in double, as the row sums are long.
+napi_value LayerNorm(napi_env env, napi_callback_info info) {
+  size_t argc = 13;
+  napi_value args[13];
+  napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
+  if (argc < 13) {
+    napi_throw_type_error(env, nullptr, "layerNorm: expected 13 arguments");
+    return nullptr;
+  }
+  const int64_t rows = GetInt(env, args[2]);
+  const int64_t d = GetInt(env, args[3]);
+  double eps = 0;
+  napi_get_value_double(env, args[4], &eps);
+  float *x, *scale, *norm, *w = nullptr, *b = nullptr;
+  napi_valuetype tw, tb;
+  napi_typeof(env, args[5], &tw);
+  napi_typeof(env, args[7], &tb);
+  const bool affine = tw != napi_null && tw != napi_undefined && tb != napi_null && tb != napi_undefined;
+  if (!GetFloats(env, args[0], GetInt(env, args[1]), rows * d, &x) ||
+      !GetFloats(env, args[9], GetInt(env, args[10]), rows, &scale) ||
+      !GetFloats(env, args[11], GetInt(env, args[12]), rows * d, &norm) ||
+      (affine && (!GetFloats(env, args[5], GetInt(env, args[6]), d, &w) || !GetFloats(env, args[7], GetInt(env, args[8]), d, &b)))) {
+    napi_throw_range_error(env, nullptr, "layerNorm: an operand does not fit its buffer");
+    return nullptr;
+  }
+  ParallelFor(rows, 64, [=](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const float* xr = x + r * d;
+      float* nr = norm + r * d;
+      double sum = 0;
+      for (int64_t i = 0; i < d; ++i) sum += xr[i];
+      const float mean = static_cast<float>(sum / d);
+      double sq = 0;
+      for (int64_t i = 0; i < d; ++i) {
+        const float c = xr[i] - mean;
+        nr[i] = c;
+        sq += static_cast<double>(c) * c;
+      }
+      const float s = static_cast<float>(std::sqrt(static_cast<float>(sq / d) + eps));
+      scale[r] = s;
+      if (affine) {
+        for (int64_t i = 0; i < d; ++i) nr[i] = nr[i] / s * w[i] + b[i];
+      } else {
+        for (int64_t i = 0; i < d; ++i) nr[i] = nr[i] / s;
+      }
+    }
+  });
+  return nullptr;
+}
+
+// causalSoftmax(raw, rawOff, matrices, pos, divisor, scores, scoresOff, pattern, patternOff):
+// for each of `matrices` [pos, pos] blocks: scores = raw / divisor with -Infinity above the diagonal
+// (query i sees keys 0..i), pattern = softmax(scores) over keys (exactly 0 above the diagonal).
+napi_value CausalSoftmax(napi_env env, napi_callback_info info) {
+  size_t argc = 9;
+  napi_value args[9];
+  napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
+  if (argc < 9) {
+    napi_throw_type_error(env, nullptr, "causalSoftmax: expected 9 arguments");
+    return nullptr;
+  }
+  const int64_t matrices = GetInt(env, args[2]);
+  const int64_t pos = GetInt(env, args[3]);
+  double divisor_d = 1;
+  napi_get_value_double(env, args[4], &divisor_d);
+  const float divisor = static_cast<float>(divisor_d);
+  const int64_t n = matrices * pos * pos;
+  float *raw, *scores, *pattern;
+  if (!GetFloats(env, args[0], GetInt(env, args[1]), n, &raw) || !GetFloats(env, args[5], GetInt(env, args[6]), n, &scores) ||
+      !GetFloats(env, args[7], GetInt(env, args[8]), n, &pattern)) {
+    napi_throw_range_error(env, nullptr, "causalSoftmax: an operand does not fit its buffer");
+    return nullptr;
+  }
+  const float neg_inf = -std::numeric_limits<float>::infinity();
+  ParallelFor(matrices * pos, 256, [=](int64_t begin, int64_t end) {
+    for (int64_t row = begin; row < end; ++row) {
+      const int64_t q = row % pos;
+      const float* r = raw + row * pos;
+      float* s = scores + row * pos;
+      float* p = pattern + row * pos;
+      float mx = neg_inf;
+      for (int64_t k = 0; k <= q; ++k) {
+        s[k] = r[k] / divisor;
+        mx = std::max(mx, s[k]);
+      }
+      double sum = 0;
+      for (int64_t k = 0; k <= q; ++k) {
+        p[k] = std::exp(s[k] - mx);
+        sum += p[k];
+      }
+      const float inv = static_cast<float>(1.0 / sum);
+      for (int64_t k = 0; k <= q; ++k) p[k] *= inv;
+      for (int64_t k = q + 1; k < pos; ++k) {
+        s[k] = neg_inf;
+        p[k] = 0.0f;
+      }
+    }
+  });
+  return nullptr;
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  const std::pair<const char*, napi_callback> fns[] = {{"sgemm", Sgemm}, {"geluNew", GeluNew}, {"layerNorm", LayerNorm}, {"causalSoftmax", CausalSoftmax}};
+  for (const auto& [name, cb] : fns) {
+    napi_value fn;
+    napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, nullptr, &fn);
+    napi_set_named_property(env, exports, name, fn);
+  }
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

@@ -1,0 +1,234 @@
+/**
+ * Plugs the optional native addon `mechinterp-native-gemm` into TensorFlow.js's wasm and cpu
+ * backends: BatchMatMul and _FusedMatMul (with a bias) go to cblas_sgemm from OpenBLAS or
+ * Accelerate, multi-threaded; and two fused kernels, GPT-2's GELU and LayerNorm, are registered
+ * under this package's own kernel names (see model/fusedOps.ts, which falls back to plain tf ops).
+ *
+ * Why: tfjs-backend-wasm multiplies on one thread in Node (XNNPACK without a thread pool) and falls
+ * back to a naive loop for batched or transposed operands, which is what attention uses; the cpu
+ * backend is plain JavaScript. The addon reads and writes the backends' own memory (the wasm heap
+ * or the cpu backend's Float32Arrays), so no tensor is copied.
+ *
+ * Anything the native path does not handle (other dtypes, broadcasting beyond a batch of 1, fused
+ * activations) goes to the backend's original kernel, so results never depend on the addon being
+ * present, only speed does.
+ */
+import * as tf from "@tensorflow/tfjs";
+
+interface NativeGemm {
+  sgemm(
+    a: ArrayBufferLike | Float32Array, aOffset: number,
+    b: ArrayBufferLike | Float32Array, bOffset: number,
+    out: ArrayBufferLike | Float32Array, outOffset: number,
+    batch: number, m: number, n: number, k: number,
+    transA: boolean, transB: boolean, aBatchStride: number, bBatchStride: number,
+    bias: ArrayBufferLike | Float32Array | null, biasOffset: number
+  ): void;
+  geluNew(x: Buf, xOffset: number, out: Buf, outOffset: number, n: number): void;
+  layerNorm(
+    x: Buf, xOffset: number, rows: number, d: number, eps: number,
+    w: Buf | null, wOffset: number, b: Buf | null, bOffset: number,
+    scale: Buf, scaleOffset: number, normalized: Buf, normalizedOffset: number
+  ): void;
+  causalSoftmax(raw: Buf, rawOffset: number, matrices: number, pos: number, divisor: number, scores: Buf, scoresOffset: number, pattern: Buf, patternOffset: number): void;
+}
+type Buf = ArrayBufferLike | Float32Array;
+
+/** Kernel names this package registers (not tfjs's). */
+export const GELU_NEW_KERNEL = "MechinterpGeluNew";
+export const LAYER_NORM_KERNEL = "MechinterpLayerNorm";
+export const CAUSAL_SOFTMAX_KERNEL = "MechinterpCausalSoftmax";
+
+let addon: NativeGemm | null | undefined;
+let addonError: string | undefined;
+
+/** The addon, or null when it is not built (the reason is in nativeMatMulStatus()). */
+function loadAddon(): NativeGemm | null {
+  if (addon === undefined) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      addon = require("mechinterp-native-gemm") as NativeGemm;
+    } catch (err) {
+      addon = null;
+      addonError = (err as Error).message.split("\n")[0];
+    }
+  }
+  return addon;
+}
+
+type Operand = { data: ArrayBufferLike | Float32Array; offset: number };
+type TensorInfo = { dataId: object; shape: number[]; dtype: tf.DataType };
+
+/** How one backend exposes tensor memory to the addon. */
+interface MemoryAccess {
+  operand(backend: unknown, t: TensorInfo): Operand;
+  /** Allocates the output; `memory()` must be called after all allocations (the wasm heap may move). */
+  output(backend: unknown, shape: number[]): { info: TensorInfo; operand: () => Operand };
+}
+
+const wasmAccess: MemoryAccess = {
+  operand(backend, t) {
+    const be = backend as { dataIdMap: { get(id: object): { memoryOffset: number } }; wasm: { HEAPU8: Uint8Array } };
+    return { data: be.wasm.HEAPU8.buffer, offset: be.dataIdMap.get(t.dataId).memoryOffset / 4 };
+  },
+  output(backend, shape) {
+    const be = backend as { makeOutput(shape: number[], dtype: string): TensorInfo };
+    const info = be.makeOutput(shape, "float32");
+    return { info, operand: () => wasmAccess.operand(backend, info) };
+  },
+};
+
+const cpuAccess: MemoryAccess = {
+  operand(backend, t) {
+    const be = backend as { data: { get(id: object): { values: Float32Array } } };
+    return { data: be.data.get(t.dataId).values, offset: 0 };
+  },
+  output(backend, shape) {
+    const be = backend as { makeTensorInfo(shape: number[], dtype: string, values: Float32Array): TensorInfo };
+    const values = new Float32Array(shape.reduce((x, y) => x * y, 1));
+    const info = be.makeTensorInfo(shape, "float32", values);
+    return { info, operand: () => ({ data: values, offset: 0 }) };
+  },
+};
+
+const ACCESS: Record<string, MemoryAccess> = { wasm: wasmAccess, cpu: cpuAccess };
+
+/** Native multiply, or undefined when this case is left to the original kernel. */
+function nativeMatMul(
+  gemm: NativeGemm,
+  access: MemoryAccess,
+  backend: unknown,
+  a: TensorInfo,
+  b: TensorInfo,
+  transposeA: boolean,
+  transposeB: boolean,
+  bias?: TensorInfo
+): TensorInfo | undefined {
+  if (a.dtype !== "float32" || b.dtype !== "float32" || a.shape.length < 2 || b.shape.length < 2) return undefined;
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  const m = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
+  const k = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
+  const kB = transposeB ? b.shape[rb - 1] : b.shape[rb - 2];
+  const n = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
+  if (k !== kB) return undefined; // let the original kernel raise its own error
+  const outerA = a.shape.slice(0, -2);
+  const outerB = b.shape.slice(0, -2);
+  const batchA = outerA.reduce((x, y) => x * y, 1);
+  const batchB = outerB.reduce((x, y) => x * y, 1);
+  const same = outerA.length === outerB.length && outerA.every((d, i) => d === outerB[i]);
+  let outer: number[];
+  if (same) outer = outerA;
+  else if (batchB === 1 && outerB.length <= outerA.length) outer = outerA; // b broadcast over a's batch
+  else if (batchA === 1 && outerA.length <= outerB.length) outer = outerB;
+  else return undefined;
+  if (bias && !(bias.dtype === "float32" && bias.shape.reduce((x, y) => x * y, 1) === n && bias.shape.every((d, i) => i === bias.shape.length - 1 || d === 1))) {
+    return undefined;
+  }
+  const batch = Math.max(batchA, batchB);
+  const out = access.output(backend, [...outer, m, n]);
+  const A = access.operand(backend, a);
+  const B = access.operand(backend, b);
+  const O = out.operand();
+  const C = bias ? access.operand(backend, bias) : undefined;
+  gemm.sgemm(
+    A.data, A.offset, B.data, B.offset, O.data, O.offset,
+    batch, m, n, k, transposeA, transposeB,
+    batchA === 1 ? 0 : m * k, batchB === 1 ? 0 : k * n,
+    C ? C.data : null, C ? C.offset : 0
+  );
+  return out.info;
+}
+
+/** Registers the fused elementwise kernels for one backend. */
+function registerFusedKernels(gemm: NativeGemm, access: MemoryAccess, backendName: string): void {
+  tf.registerKernel({
+    kernelName: GELU_NEW_KERNEL,
+    backendName,
+    kernelFunc: ({ inputs, backend }) => {
+      const x = inputs.x as unknown as TensorInfo;
+      const out = access.output(backend, [...x.shape]);
+      const X = access.operand(backend, x);
+      const O = out.operand();
+      gemm.geluNew(X.data, X.offset, O.data, O.offset, x.shape.reduce((a, b) => a * b, 1));
+      return out.info as never;
+    },
+  });
+  tf.registerKernel({
+    kernelName: LAYER_NORM_KERNEL,
+    backendName,
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { x, w, b } = inputs as unknown as { x: TensorInfo; w?: TensorInfo; b?: TensorInfo };
+      const d = x.shape[x.shape.length - 1];
+      const rows = x.shape.reduce((p, q) => p * q, 1) / d;
+      const scale = access.output(backend, [...x.shape.slice(0, -1), 1]);
+      const normalized = access.output(backend, [...x.shape]);
+      const X = access.operand(backend, x);
+      const W = w ? access.operand(backend, w) : undefined;
+      const B = b ? access.operand(backend, b) : undefined;
+      const S = scale.operand();
+      const N = normalized.operand();
+      gemm.layerNorm(X.data, X.offset, rows, d, (attrs as { eps: number }).eps, W?.data ?? null, W?.offset ?? 0, B?.data ?? null, B?.offset ?? 0, S.data, S.offset, N.data, N.offset);
+      return [scale.info, normalized.info] as never;
+    },
+  });
+  tf.registerKernel({
+    kernelName: CAUSAL_SOFTMAX_KERNEL,
+    backendName,
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const raw = inputs.raw as unknown as TensorInfo;
+      const pos = raw.shape[raw.shape.length - 1];
+      const matrices = raw.shape.reduce((p, q) => p * q, 1) / (pos * pos);
+      const scores = access.output(backend, [...raw.shape]);
+      const pattern = access.output(backend, [...raw.shape]);
+      const R = access.operand(backend, raw);
+      const S = scores.operand();
+      const P = pattern.operand();
+      gemm.causalSoftmax(R.data, R.offset, matrices, pos, (attrs as { divisor: number }).divisor, S.data, S.offset, P.data, P.offset);
+      return [scores.info, pattern.info] as never;
+    },
+  });
+}
+
+const installed = new Set<string>();
+
+/**
+ * Replaces BatchMatMul and _FusedMatMul on `backendName` ("wasm" or "cpu") with the native path
+ * and registers the fused kernels, when the addon is available. Idempotent. Returns whether the
+ * native kernels are active.
+ */
+export function installNativeKernels(backendName: string): boolean {
+  if (installed.has(backendName)) return true;
+  const gemm = loadAddon();
+  const access = ACCESS[backendName];
+  if (!gemm || !access) return false;
+  for (const kernelName of [tf.BatchMatMul, tf._FusedMatMul]) {
+    const original = tf.getKernel(kernelName, backendName);
+    if (!original) continue;
+    tf.unregisterKernel(kernelName, backendName);
+    tf.registerKernel({
+      ...original,
+      kernelFunc: (args) => {
+        const { inputs, backend, attrs } = args as unknown as {
+          inputs: { a: TensorInfo; b: TensorInfo; bias?: TensorInfo; preluActivationWeights?: TensorInfo };
+          backend: unknown;
+          attrs: { transposeA: boolean; transposeB: boolean; activation?: string };
+        };
+        const fusedOk = kernelName === tf.BatchMatMul || ((attrs.activation ?? "linear") === "linear" && !inputs.preluActivationWeights);
+        const result = fusedOk
+          ? nativeMatMul(gemm, access, backend, inputs.a, inputs.b, attrs.transposeA, attrs.transposeB, kernelName === tf.BatchMatMul ? undefined : inputs.bias)
+          : undefined;
+        return (result ?? original.kernelFunc(args)) as ReturnType<typeof original.kernelFunc>;
+      },
+    });
+  }
+  registerFusedKernels(gemm, access, backendName);
+  installed.add(backendName);
+  return true;
+}
+
+/** For "Using device" lines and the benchmark: whether the native multiply is available, and why not. */
+export function nativeKernelsStatus(): { available: boolean; reason?: string } {
+  const gemm = loadAddon();
+  return gemm ? { available: true } : { available: false, reason: addonError };
+}

@@ -1,0 +1,70 @@
+/**
+ * Fused forward-pass operations: one native kernel each when the native addon is active on this
+ * backend (see kernels/nativeKernels.ts), else the same maths composed from tf ops. Both paths are
+ * checked against the float64 reference by the parity tests.
+ */
+import { tf } from "../backend";
+import { CAUSAL_SOFTMAX_KERNEL, GELU_NEW_KERNEL, LAYER_NORM_KERNEL } from "../kernels/nativeKernels";
+
+function hasKernel(name: string): boolean {
+  return tf.getKernel(name, tf.getBackend()) !== undefined;
+}
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+
+/** GPT-2's GELU: 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))). Same shape as x. */
+export function geluNew<T extends tf.Tensor>(x: T): T {
+  if (hasKernel(GELU_NEW_KERNEL)) return tf.engine().runKernel(GELU_NEW_KERNEL, { x }, {}) as T;
+  return tf.tidy(() => {
+    // 0.5(1 + tanh(u)) = sigmoid(2u): fewer passes, and sigmoid is vectorised in tfjs-backend-wasm where tanh is not.
+    const u2 = tf.mul(tf.add(x, tf.mul(tf.mul(tf.mul(x, x), x), 0.044715)), 2 * SQRT_2_OVER_PI);
+    return tf.mul(x, tf.sigmoid(u2)) as T;
+  });
+}
+
+/**
+ * TransformerLens's LayerNorm: centred = x - mean(x); scale = sqrt(mean(centred²) + eps);
+ * normalized = centred / scale, then * w + b when w and b are given.
+ * @param x [..., d] @returns scale [..., 1] and normalized [..., d]
+ */
+export function layerNorm<T extends tf.Tensor>(x: T, eps: number, w?: tf.Tensor1D, b?: tf.Tensor1D): { scale: T; normalized: T } {
+  if (hasKernel(LAYER_NORM_KERNEL) && x.dtype === "float32") {
+    const inputs: Record<string, tf.Tensor> = { x };
+    if (w && b) Object.assign(inputs, { w, b });
+    const [scale, normalized] = tf.engine().runKernel(LAYER_NORM_KERNEL, inputs, { eps } as never) as tf.Tensor[];
+    return { scale: scale as T, normalized: normalized as T };
+  }
+  return tf.tidy(() => {
+    const centered = tf.sub(x, tf.mean(x, -1, true));
+    const scale = tf.sqrt(tf.add(tf.mean(tf.square(centered), -1, true), eps)) as T;
+    let normalized = tf.div(centered, scale) as T;
+    if (w && b) normalized = tf.add(tf.mul(normalized, w), b) as T;
+    return { scale, normalized };
+  });
+}
+
+/**
+ * Attention scores and pattern from raw query-key dot products, as TransformerLens computes them:
+ * scores = raw / divisor with -Infinity where the key is after the query; pattern = softmax(scores).
+ * @param raw [batch, head, query, key] (query = key = pos) @returns scores and pattern, same shape
+ */
+export function causalScoresAndPattern(raw: tf.Tensor4D, divisor: number): { scores: tf.Tensor4D; pattern: tf.Tensor4D } {
+  if (hasKernel(CAUSAL_SOFTMAX_KERNEL)) {
+    const [scores, pattern] = tf.engine().runKernel(CAUSAL_SOFTMAX_KERNEL, { raw }, { divisor } as never) as tf.Tensor4D[];
+    return { scores, pattern };
+  }
+  return tf.tidy(() => {
+    const scores = tf.add(tf.div(raw, divisor), causalMask(raw.shape[3])) as tf.Tensor4D;
+    return { scores, pattern: tf.softmax(scores) as tf.Tensor4D };
+  });
+}
+
+/**
+ * [pos, pos]: 0 on and below the diagonal, -Infinity above (TransformerLens masks with -inf).
+ * Built on the host: tf.linalg.bandPart on bool tensors corrupts memory in tfjs-backend-wasm 4.22.
+ */
+export function causalMask(pos: number): tf.Tensor2D {
+  const mask = new Float32Array(pos * pos);
+  for (let q = 0; q < pos; q++) mask.fill(-Infinity, q * pos + q + 1, (q + 1) * pos);
+  return tf.tensor2d(mask, [pos, pos]);
+}
