@@ -13,6 +13,9 @@
         ["OS=='linux'", {
           "include_dirs": ["/usr/include/x86_64-linux-gnu", "/usr/include/aarch64-linux-gnu", "/usr/include/openblas"],
           "libraries": ["-lopenblas"]
+        }],
+        ["OS=='linux' and target_arch=='x64'", {
+          "cflags_cc": ["-march=native"]
         }]
       ]
     }

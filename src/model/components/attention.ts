@@ -16,8 +16,8 @@ export interface AttentionWeights {
 
 /**
  * Causal multi-head self-attention with TransformerLens's hook points.
- * For speed, Q, K and V come from one matrix multiply with W_Q|W_K|W_V laid side by side
- * ([d_model, 3 * n_heads * d_head], built once from the parameters).
+ * For speed, each of Q, K and V is one matrix multiply over all heads, with W_Q etc. laid out once
+ * as [d_model, n_heads * d_head] (heads the slow index of the columns), bias fused in.
  */
 export class Attention extends Module {
   readonly hook_q = new HookPoint(); // [batch, pos, head_index, d_head]
@@ -35,22 +35,24 @@ export class Attention extends Module {
   readonly b_K: tf.Tensor2D;
   readonly b_V: tf.Tensor2D;
   readonly b_O: tf.Tensor1D;
-  /** [d_model, 3 * n_heads * d_head] and [3 * n_heads * d_head]; derived, owned by this component. */
-  private readonly W_QKV: tf.Tensor2D;
-  private readonly b_QKV: tf.Tensor1D;
+  /** W_Q, W_K, W_V as [d_model, n_heads * d_head] and their biases flattened; derived, owned by this component. */
+  private readonly flat: { W: tf.Tensor2D; b: tf.Tensor1D }[];
 
   constructor(weights: AttentionWeights, readonly nHeads: number, readonly dHead: number) {
     super();
     ({ W_Q: this.W_Q, W_K: this.W_K, W_V: this.W_V, W_O: this.W_O } = weights);
     ({ b_Q: this.b_Q, b_K: this.b_K, b_V: this.b_V, b_O: this.b_O } = weights);
-    [this.W_QKV, this.b_QKV] = tf.tidy(() => {
-      // [n_heads, d_model, d_head] → [d_model, n_heads * d_head], heads the slow index of the columns.
-      const flat = (w: tf.Tensor3D) => tf.reshape(tf.transpose(w, [1, 0, 2]), [w.shape[1], -1]);
-      return [
-        tf.concat([flat(this.W_Q), flat(this.W_K), flat(this.W_V)], 1) as tf.Tensor2D,
-        tf.concat([this.b_Q.flatten(), this.b_K.flatten(), this.b_V.flatten()]) as tf.Tensor1D,
-      ];
-    });
+    this.flat = [
+      [this.W_Q, this.b_Q],
+      [this.W_K, this.b_K],
+      [this.W_V, this.b_V],
+    ].map(([W, b]) =>
+      tf.tidy(() => ({
+        // [n_heads, d_model, d_head] → [d_model, n_heads * d_head]
+        W: tf.reshape(tf.transpose(W, [1, 0, 2]), [W.shape[1], -1]) as tf.Tensor2D,
+        b: tf.reshape(b, [-1]) as tf.Tensor1D,
+      }))
+    );
   }
 
   /**
@@ -61,11 +63,12 @@ export class Attention extends Module {
     const [batch, pos, dModel] = x.shape;
     const H = this.nHeads;
     const E = this.dHead;
-    const qkv = tf.fused.matMul({ a: tf.reshape(x, [batch * pos, dModel]), b: this.W_QKV, bias: this.b_QKV }); // [batch*pos, 3*H*E]
-    const part = (i: number) => tf.reshape(tf.slice(qkv, [0, i * H * E], [-1, H * E]), [batch, pos, H, E]) as tf.Tensor4D;
-    const q = this.hook_q.run(part(0));
-    const k = this.hook_k.run(part(1));
-    const v = this.hook_v.run(part(2));
+    const x2 = tf.reshape(x, [batch * pos, dModel]);
+    // [batch*pos, H*E] → [batch, pos, head, d_head]
+    const project = (i: number) => tf.reshape(tf.fused.matMul({ a: x2, b: this.flat[i].W, bias: this.flat[i].b }), [batch, pos, H, E]) as tf.Tensor4D;
+    const q = this.hook_q.run(project(0));
+    const k = this.hook_k.run(project(1));
+    const v = this.hook_v.run(project(2));
 
     // [batch, pos, head, d_head] → [batch*head, pos, d_head]
     const byHead = (t: tf.Tensor4D) => tf.reshape(tf.transpose(t, [0, 2, 1, 3]), [batch * H, pos, E]) as tf.Tensor3D;
@@ -81,8 +84,7 @@ export class Attention extends Module {
   }
 
   dispose(): void {
-    this.W_QKV.dispose();
-    this.b_QKV.dispose();
+    for (const { W, b } of this.flat) tf.dispose([W, b]);
   }
 }
 
