@@ -54,22 +54,34 @@ function problemWith(dir: string): string | undefined {
   return undefined;
 }
 
+/** Whether `pid` is a running process (a zombie, killed but not yet reaped, counts as gone). */
 function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === "EPERM";
   }
+  try {
+    // /proc/<pid>/stat: "pid (comm) state ..."
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return true; // no /proc (not Linux): trust kill(pid, 0)
+  }
 }
 
-/** Removes temporary folders left by interrupted runs (their process is gone). */
+/** Generation takes ~15 s; a temporary folder this old is left over even if its pid was reused. */
+const STALE_AFTER_MS = 30 * 60 * 1000;
+
+/** Removes temporary folders left by interrupted runs (their process is gone, or they are old). */
 function removeStaleTemporaries(root: string): void {
   for (const name of fs.existsSync(root) ? fs.readdirSync(root) : []) {
     if (!name.startsWith(TMP_PREFIX)) continue;
+    const full = path.join(root, name);
     const pid = Number(name.slice(TMP_PREFIX.length));
-    if (Number.isInteger(pid) && pid !== process.pid && processAlive(pid)) continue;
-    fs.rmSync(path.join(root, name), { recursive: true, force: true });
+    const fresh = Date.now() - fs.statSync(full).mtimeMs < STALE_AFTER_MS;
+    if (fresh && Number.isInteger(pid) && pid !== process.pid && processAlive(pid)) continue; // another run is writing it
+    fs.rmSync(full, { recursive: true, force: true });
   }
 }
 
