@@ -12,7 +12,7 @@
 // as in the tfjs docs); tfjs-node-gpu builds on this same package, so there is one instance.
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
-import { installNativeKernels } from "./kernels/nativeKernels";
+import { installNativeKernels, nativeKernelsActive } from "./kernels/nativeKernels";
 
 export { tf };
 
@@ -31,12 +31,10 @@ export interface BackendInfo {
   nativeMatMul: boolean;
 }
 
-const nativeActive = new Set<BackendName>();
-
-/** Plugs the native multiply into wasm/cpu unless disabled; remembers the outcome for describe(). */
+/** Plugs the native kernels into wasm/cpu unless $MECHINTERP_NATIVE_MATMUL is 0. */
 function setUpNativeMatMul(name: BackendName): void {
   if (name === "tensorflow" || process.env[NATIVE_MATMUL_ENV_VAR] === "0") return;
-  if (installNativeKernels(name)) nativeActive.add(name);
+  installNativeKernels(name);
 }
 
 const KNOWN_BACKENDS: readonly BackendName[] = ["tensorflow", "wasm", "cpu"];
@@ -76,10 +74,10 @@ function describe(backend: BackendName): string {
     }
     case "wasm": {
       const simd = tf.env().getBool("WASM_HAS_SIMD_SUPPORT");
-      return `cpu (WebAssembly${simd ? " SIMD" : ""}${nativeActive.has("wasm") ? ", native BLAS matmul" : ""})`;
+      return `cpu (WebAssembly${simd ? " SIMD" : ""}${nativeKernelsActive("wasm") ? ", native BLAS kernels" : ""})`;
     }
     case "cpu":
-      return `cpu (pure JavaScript${nativeActive.has("cpu") ? ", native BLAS matmul" : ""})`;
+      return `cpu (pure JavaScript${nativeKernelsActive("cpu") ? ", native BLAS kernels" : ""})`;
   }
 }
 
@@ -126,7 +124,7 @@ export async function initBackend(options: { backend?: BackendName | string } = 
         await tf.ready();
         chosen = name;
         setUpNativeMatMul(name);
-        return { backend: name, device: describe(name), nativeMatMul: nativeActive.has(name) };
+        return { backend: name, device: describe(name), nativeMatMul: nativeKernelsActive(name) };
       }
       errors.push(`${name}: setBackend returned false`);
     } catch (err) {
@@ -139,5 +137,5 @@ export async function initBackend(options: { backend?: BackendName | string } = 
 /** The active backend, as `initBackend` would report it. */
 export function backendInfo(): BackendInfo {
   const backend = tf.getBackend() as BackendName;
-  return { backend, device: describe(backend), nativeMatMul: nativeActive.has(backend) };
+  return { backend, device: describe(backend), nativeMatMul: nativeKernelsActive(backend) };
 }

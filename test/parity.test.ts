@@ -11,6 +11,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { HookedTransformer, tf } from "../src/index";
+import { initBackend } from "../src/backend";
+import { nativeKernelsStatus, setNativeKernelsEnabled } from "../src/kernels/nativeKernels";
 import { CheckpointOptions, WrittenCheckpoint, writeTinyCheckpoint } from "./fixtures/checkpoint";
 import { F64Tensor, readSafetensorsF64 } from "./reference/safetensorsRead";
 import {
@@ -44,8 +46,18 @@ interface Loaded {
   reference: NaiveForwardResult;
 }
 
-describe("parity: library vs naive float64 reference", function () {
+// Both compute paths: the native kernels (when the addon is built) and tfjs's own kernels.
+const KERNEL_MODES: { label: string; native: boolean }[] = [
+  { label: "tfjs kernels only", native: false },
+  ...(nativeKernelsStatus().available ? [{ label: "native kernels", native: true }] : []),
+];
+for (const mode of KERNEL_MODES) describe(`parity: library vs naive float64 reference (${mode.label})`, function () {
   this.timeout(300_000);
+  before(async () => {
+    await initBackend();
+    setNativeKernelsEnabled(mode.native);
+  });
+  after(() => setNativeKernelsEnabled(true));
   let root: string;
   const savedOverride = process.env.MODEL_OVERRIDE_DIR;
   const worst: Record<string, { relative: number; name: string }> = {};
@@ -70,7 +82,7 @@ describe("parity: library vs naive float64 reference", function () {
   after(() => {
     if (savedOverride !== undefined) process.env.MODEL_OVERRIDE_DIR = savedOverride;
     fs.rmSync(root, { recursive: true, force: true });
-    console.log(`      backend: ${tf.getBackend()}`);
+    console.log(`      backend: ${tf.getBackend()}, ${mode.label}`);
     for (const [model, w] of Object.entries(worst)) {
       console.log(`      worst relative difference, ${model}: ${w.relative.toExponential(2)} (${w.name})`);
     }

@@ -40,6 +40,8 @@ export const LAYER_NORM_KERNEL = "MechinterpLayerNorm";
 export const CAUSAL_SOFTMAX_KERNEL = "MechinterpCausalSoftmax";
 
 let addon: NativeGemm | null | undefined;
+/** Off: every registered native kernel defers to tfjs (for comparisons and tests); see setNativeKernelsEnabled. */
+let enabled = true;
 let addonError: string | undefined;
 
 /** The addon, or null when it is not built (the reason is in nativeMatMulStatus()). */
@@ -214,7 +216,7 @@ export function installNativeKernels(backendName: string): boolean {
           backend: unknown;
           attrs: { transposeA: boolean; transposeB: boolean; activation?: string };
         };
-        const fusedOk = kernelName === tf.BatchMatMul || ((attrs.activation ?? "linear") === "linear" && !inputs.preluActivationWeights);
+        const fusedOk = enabled && (kernelName === tf.BatchMatMul || ((attrs.activation ?? "linear") === "linear" && !inputs.preluActivationWeights));
         const result = fusedOk
           ? nativeMatMul(gemm, access, backend, inputs.a, inputs.b, attrs.transposeA, attrs.transposeB, kernelName === tf.BatchMatMul ? undefined : inputs.bias)
           : undefined;
@@ -225,6 +227,19 @@ export function installNativeKernels(backendName: string): boolean {
   registerFusedKernels(gemm, access, backendName);
   installed.add(backendName);
   return true;
+}
+
+/**
+ * Switches the native kernels off (tfjs's own matmul; fused ops composed from tf ops) or back on,
+ * process-wide. For benchmarks and tests that compare both paths; results agree to float32 precision.
+ */
+export function setNativeKernelsEnabled(on: boolean): void {
+  enabled = on;
+}
+
+/** Whether native kernels are installed for `backendName` and switched on. */
+export function nativeKernelsActive(backendName: string): boolean {
+  return enabled && installed.has(backendName);
 }
 
 /** For "Using device" lines and the benchmark: whether the native multiply is available, and why not. */

@@ -79,7 +79,17 @@ export class HookedTransformer extends Module {
   /** Takes ownership of the state dict's tensors. */
   private constructor(readonly cfg: HookedTransformerConfig, stateDict: TensorStateDict, readonly backendInfo: BackendInfo) {
     super();
-    this.params = [...stateDict];
+    // Vectors feed fused matmuls as biases. tfjs-backend-wasm 4.22 checks a bias's rank on the data it
+    // was first created with, so a vector made by reshaping (e.g. [1, d_mlp] → [d_mlp]) is rejected:
+    // give each vector data of its own shape. (Small: vectors are < 0.1% of the parameters.)
+    const originals = new Set<tf.Tensor>();
+    this.params = [...stateDict].map(([name, t]) => {
+      if (t.rank !== 1) return [name, t];
+      originals.add(t);
+      return [name, tf.clone(t)];
+    });
+    const kept = new Set(this.params.map(([, t]) => t));
+    for (const t of originals) if (!kept.has(t)) t.dispose();
     const p = new Map(this.params);
     const get = <T extends tf.Tensor>(name: string): T => {
       const t = p.get(name);

@@ -4,10 +4,11 @@
  * checked against the float64 reference by the parity tests.
  */
 import { tf } from "../backend";
-import { CAUSAL_SOFTMAX_KERNEL, GELU_NEW_KERNEL, LAYER_NORM_KERNEL } from "../kernels/nativeKernels";
+import { CAUSAL_SOFTMAX_KERNEL, GELU_NEW_KERNEL, LAYER_NORM_KERNEL, nativeKernelsActive } from "../kernels/nativeKernels";
 
 function hasKernel(name: string): boolean {
-  return tf.getKernel(name, tf.getBackend()) !== undefined;
+  const backend = tf.getBackend();
+  return nativeKernelsActive(backend) && tf.getKernel(name, backend) !== undefined;
 }
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);

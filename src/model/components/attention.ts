@@ -50,7 +50,7 @@ export class Attention extends Module {
       tf.tidy(() => ({
         // [n_heads, d_model, d_head] → [d_model, n_heads * d_head]
         W: tf.reshape(tf.transpose(W, [1, 0, 2]), [W.shape[1], -1]) as tf.Tensor2D,
-        b: tf.reshape(b, [-1]) as tf.Tensor1D,
+        b: tf.clone(tf.reshape(b, [-1])) as tf.Tensor1D, // own data: see the note on vectors in HookedTransformer
       }))
     );
   }
