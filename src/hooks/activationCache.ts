@@ -6,7 +6,15 @@
 import { tf } from "../backend";
 import { closestNames, getActName } from "./actNames";
 
-export class ActivationCache {
+/** Short names (get_act_name aliases) whose activations are per head: [batch, head, query, key] or [batch, pos, head, d_head]. */
+export type PerHeadActName = "pattern" | "attn" | "attn_scores" | "attn_logits" | "q" | "k" | "v" | "z" | "query" | "key" | "value";
+/** Full names of the per-head activations. */
+export type PerHeadHookName = `blocks.${number}.attn.hook_${"q" | "k" | "v" | "z" | "pattern" | "attn_scores"}`;
+/** Rank of a cached activation: 4-D per-head tensors and 3-D [batch, pos, ...] others; one less without the batch axis. */
+export type PerHeadTensor<Batched extends boolean> = Batched extends true ? tf.Tensor4D : tf.Tensor3D;
+export type PositionTensor<Batched extends boolean> = Batched extends true ? tf.Tensor3D : tf.Tensor2D;
+
+export class ActivationCache<Batched extends boolean = true> {
   private readonly store: Map<string, tf.Tensor>;
   private disposed = false;
 
@@ -14,7 +22,7 @@ export class ActivationCache {
    * @param activations full hook name → tensor; ownership passes to the cache.
    * @param nLayers used to resolve negative layer indices.
    */
-  constructor(activations: Map<string, tf.Tensor>, private readonly nLayers: number, readonly hasBatchDim = true) {
+  constructor(activations: Map<string, tf.Tensor>, private readonly nLayers: number, readonly hasBatchDim: boolean = true) {
     this.store = activations;
   }
 
@@ -52,6 +60,8 @@ export class ActivationCache {
    * (`get("pattern", 5)`, `get("scale", 3, "ln1")`, `get("resid_post", -1)`). The tensor stays owned
    * by the cache: do not dispose it; clone it to keep it past `cache.dispose()`.
    */
+  get(name: PerHeadActName | PerHeadHookName, layer?: number, layerType?: string): PerHeadTensor<Batched>;
+  get(name: string, layer?: number, layerType?: string): PositionTensor<Batched>;
   get(name: string, layer?: number, layerType?: string): tf.Tensor {
     this.checkAlive();
     const key = this.resolve(name, layer, layerType);
@@ -79,14 +89,14 @@ export class ActivationCache {
   }
 
   /** A new cache with the batch dimension (of size 1) removed; the new cache owns copies. */
-  removeBatchDim(): ActivationCache {
+  removeBatchDim(): ActivationCache<false> {
     this.checkAlive();
     const out = new Map<string, tf.Tensor>();
     for (const [k, t] of this.store) {
       if (t.shape[0] !== 1) throw new Error(`removeBatchDim needs batch size 1, but "${k}" has shape [${t.shape.join(", ")}]`);
       out.set(k, tf.squeeze(t, [0]));
     }
-    return new ActivationCache(out, this.nLayers, false);
+    return new ActivationCache<false>(out, this.nLayers, false);
   }
 
   dispose(): void {

@@ -223,27 +223,25 @@ export class HookedTransformer extends Module {
     return { logits: result.logits!, loss: result.loss! };
   }
 
-  /** Runs the model and keeps activations: `[logits [batch, pos, d_vocab], cache]`, both owned by the caller. */
-  runWithCache(tokens: TokensInput, options: RunWithCacheOptions = {}): [tf.Tensor3D, ActivationCache] {
+  /**
+   * Runs the model and keeps activations: `[logits [batch, pos, d_vocab], cache]`, both owned by the
+   * caller. With removeBatchDim: logits [pos, d_vocab] and activations without their batch axis.
+   */
+  runWithCache(tokens: TokensInput, options: RunWithCacheOptions & { removeBatchDim: true }): [tf.Tensor2D, ActivationCache<false>];
+  runWithCache(tokens: TokensInput, options?: RunWithCacheOptions & { removeBatchDim?: false }): [tf.Tensor3D, ActivationCache<true>];
+  runWithCache(tokens: TokensInput, options?: RunWithCacheOptions): [tf.Tensor3D | tf.Tensor2D, ActivationCache<boolean>];
+  runWithCache(tokens: TokensInput, options: RunWithCacheOptions = {}): [tf.Tensor3D | tf.Tensor2D, ActivationCache<boolean>] {
     const keep = this.namesFilter(options.namesFilter);
     const { result, acts } = this.execute(tokens, { returnType: "logits", keep });
-    let logits = result.logits!;
-    let cache = new ActivationCache(acts, this.cfg.nLayers);
-    if (options.removeBatchDim) {
-      try {
-        const squeezed = cache.removeBatchDim();
-        const l2 = tf.squeeze(logits, [0]) as unknown as tf.Tensor3D;
-        cache.dispose();
-        logits.dispose();
-        cache = squeezed;
-        logits = l2;
-      } catch (err) {
-        cache.dispose();
-        logits.dispose();
-        throw err;
-      }
+    const logits = result.logits!;
+    const cache = new ActivationCache(acts, this.cfg.nLayers);
+    if (!options.removeBatchDim) return [logits, cache];
+    try {
+      return [tf.squeeze(logits, [0]) as tf.Tensor2D, cache.removeBatchDim()];
+    } finally {
+      cache.dispose();
+      logits.dispose();
     }
-    return [logits, cache];
   }
 
   /**
