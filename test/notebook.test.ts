@@ -177,7 +177,7 @@ describe("chapter notebook, headless under the tslab kernel", function () {
   });
 
   const charts: Array<{ marker: string; what: string }> = [
-    { marker: "await cv.attention.attentionPatterns(", what: "attention viewer" },
+    { marker: "cv.attention.attentionPatterns(", what: "attention viewer" },
     { marker: "plt.imshow(", what: "one-head heatmap" },
     { marker: "plt.plot(", what: "residual-norm line" },
     { marker: "plt.bar(", what: "attention-vs-MLP bars" },
