@@ -13,7 +13,8 @@ import { tf } from "../backend";
 import { TensorStateDict, disposeReplaced, disposeStateDict } from "./stateDict";
 import { DownloadProgressCallback, downloadHubFile, stderrProgressBar } from "./hub";
 import { findPreset, presetNames } from "./presets";
-import { SafetensorsFile, openSafetensors, readTensor } from "./safetensors";
+import { SafetensorsFile, checkWeightDtypes, openSafetensors, readF32Into, readTensor } from "./safetensors";
+import { uploadFloat32 } from "./uploadTensor";
 
 export const MODEL_OVERRIDE_ENV_VAR = "MODEL_OVERRIDE_DIR";
 export const CONFIG_FILE = "config.json";
@@ -121,16 +122,26 @@ export function loadCheckpoint(source: ModelSource, options: Pick<LoadCheckpoint
     warn(`[mechinterp-ts] warning: ignoring ${unexpected.length} unexpected tensor(s) in ${source.weightsPath}: ${unexpected.slice(0, 5).join(", ")}${unexpected.length > 5 ? ", ..." : ""}`);
   }
   const wanted = [...keyOf].filter(([norm]) => !isIgnoredHfKey(norm) && !unexpected.includes(norm));
-  // Decode every tensor first (dtype errors surface before anything is uploaded).
-  const host = wanted.map(([norm, key]) => [norm, readTensor(file, key)] as const);
+  checkWeightDtypes(file, wanted.map(([, key]) => key)); // before anything is uploaded
   const hf: TensorStateDict = new Map();
+  const fd = fs.openSync(source.weightsPath, "r");
   try {
-    for (const [norm, t] of host) hf.set(norm, tf.tensor(t.data, t.shape, "float32"));
+    for (const [norm, key] of wanted) {
+      const entry = file.entries.get(key)!;
+      if (entry.dtype === "F32") {
+        hf.set(norm, uploadFloat32(entry.shape, (bytes) => readF32Into(file, fd, key, bytes)));
+      } else {
+        const host = readTensor(file, fd, key);
+        hf.set(norm, tf.tensor(host.data, host.shape, "float32"));
+      }
+    }
     const converted = convertGpt2Weights(hf, cfg);
     disposeReplaced(hf, converted);
     return { cfg, stateDict: converted };
   } catch (err) {
     disposeStateDict(hf);
     throw err;
+  } finally {
+    fs.closeSync(fd);
   }
 }

@@ -2,12 +2,13 @@
  * Reader for the safetensors format (https://huggingface.co/docs/safetensors): an 8-byte
  * little-endian header length, a JSON header {name: {dtype, shape, data_offsets}}, then the bytes.
  *
- * Tensors come back as float32 host tensors. F32 data is viewed in place when aligned (no copy);
- * F16 and BF16 are widened to float32. Every claim the header makes is checked against the file,
- * so a truncated or lying file fails here with its name, not later as garbage numbers.
+ * Only the header is read up front; tensors are read one by one, F32 ones straight into their
+ * destination (backend memory), F16 and BF16 widened to float32. Every claim the header makes is
+ * checked against the file's size first, so a truncated or lying file fails with its name before
+ * anything is allocated, not later as garbage numbers.
  */
 import * as fs from "fs";
-import { HostTensor, StateDict, numel, shapeString } from "./hostTensor";
+import { HostTensor, numel, shapeString } from "./hostTensor";
 
 /** Bytes per element of every dtype the format defines; only the float ones can be weights here. */
 const DTYPE_BYTES: Record<string, number> = {
@@ -27,10 +28,10 @@ export interface SafetensorsFile {
   path: string;
   entries: Map<string, SafetensorsEntry>;
   metadata: Record<string, string>;
-  /** The whole file. */
-  bytes: Uint8Array;
-  /** Where the data section starts in `bytes`. */
+  /** Byte offset of the data section in the file (8 + header length). */
   dataStart: number;
+  /** File size in bytes. */
+  size: number;
 }
 
 function fail(path: string, what: string): never {
@@ -40,33 +41,44 @@ function fail(path: string, what: string): never {
   );
 }
 
-/** Parses and validates the header; keeps the file's bytes for `readTensor`. */
+/**
+ * Reads and validates the header only (the tensors stay on disk until read): every entry's dtype,
+ * shape and byte range are checked against each other and against the file's size.
+ */
 export function openSafetensors(path: string): SafetensorsFile {
-  let bytes: Uint8Array;
+  let fd: number;
   try {
-    bytes = fs.readFileSync(path);
+    fd = fs.openSync(path, "r");
   } catch (err) {
     throw new Error(`Cannot read safetensors file ${path}: ${(err as Error).message}`);
   }
-  return parseSafetensors(bytes, path);
+  try {
+    const size = fs.fstatSync(fd).size;
+    if (size < 8) fail(path, `it is ${size} bytes long, shorter than the 8-byte header length`);
+    const lenBytes = Buffer.alloc(8);
+    fs.readSync(fd, lenBytes, 0, 8, 0);
+    const headerLen = Number(lenBytes.readBigUInt64LE(0));
+    if (headerLen > size - 8 || headerLen > 100_000_000) {
+      fail(path, `the header claims ${headerLen} bytes but the file has only ${size - 8} after the length field`);
+    }
+    const header = Buffer.alloc(headerLen);
+    fs.readSync(fd, header, 0, headerLen, 8);
+    return parseHeader(header, path, size);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
-export function parseSafetensors(bytes: Uint8Array, path = "<buffer>"): SafetensorsFile {
-  if (bytes.length < 8) fail(path, `it is ${bytes.length} bytes long, shorter than the 8-byte header length`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLen = Number(view.getBigUint64(0, true));
-  if (headerLen > bytes.length - 8 || headerLen > 100_000_000) {
-    fail(path, `the header claims ${headerLen} bytes but the file has only ${bytes.length - 8} after the length field`);
-  }
+function parseHeader(headerBytes: Buffer, path: string, size: number): SafetensorsFile {
   let header: Record<string, unknown>;
   try {
-    header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 8, headerLen).toString("utf8"));
+    header = JSON.parse(headerBytes.toString("utf8"));
   } catch (err) {
     fail(path, `the header is not valid JSON (${(err as Error).message})`);
   }
   if (header === null || typeof header !== "object" || Array.isArray(header)) fail(path, "the header is not a JSON object");
-  const dataStart = 8 + headerLen;
-  const dataLen = bytes.length - dataStart;
+  const dataStart = 8 + headerBytes.length;
+  const dataLen = size - dataStart;
   const entries = new Map<string, SafetensorsEntry>();
   let metadata: Record<string, string> = {};
   for (const [name, raw] of Object.entries(header)) {
@@ -94,7 +106,50 @@ export function parseSafetensors(bytes: Uint8Array, path = "<buffer>"): Safetens
     }
     entries.set(name, { dtype: e.dtype, shape, dataOffsets: [start, end] });
   }
-  return { path, entries, metadata, bytes, dataStart };
+  return { path, entries, metadata, dataStart, size };
+}
+
+function entryOf(file: SafetensorsFile, name: string): SafetensorsEntry {
+  const entry = file.entries.get(name);
+  if (!entry) throw new Error(`Tensor "${name}" is not in ${file.path}`);
+  return entry;
+}
+
+function unsupported(file: SafetensorsFile, name: string, dtype: string): never {
+  throw new Error(
+    `Tensor "${name}" in ${file.path} has dtype ${dtype}; weights must be one of ${SUPPORTED_WEIGHT_DTYPES.join(", ")}. ` +
+      `Re-save the checkpoint in float32, float16 or bfloat16.`
+  );
+}
+
+/** Throws the dtype error now if any of `names` cannot be read as a weight. */
+export function checkWeightDtypes(file: SafetensorsFile, names: Iterable<string>): void {
+  for (const name of names) {
+    const { dtype } = entryOf(file, name);
+    if (!(SUPPORTED_WEIGHT_DTYPES as readonly string[]).includes(dtype)) unsupported(file, name, dtype);
+  }
+}
+
+/** Reads exactly `dest.length` bytes of the file at `position` into `dest`. */
+function readExactly(fd: number, dest: Uint8Array, position: number, path: string): void {
+  let done = 0;
+  while (done < dest.length) {
+    const n = fs.readSync(fd, dest, done, dest.length - done, position + done);
+    if (n === 0) fail(path, `it ended at byte ${position + done}, before the data its header describes`);
+    done += n;
+  }
+}
+
+/**
+ * Reads F32 tensor `name` straight into `dest` (its bytes, e.g. a view of backend memory): one copy
+ * from the file, no intermediate buffer.
+ */
+export function readF32Into(file: SafetensorsFile, fd: number, name: string, dest: Uint8Array): void {
+  const entry = entryOf(file, name);
+  if (entry.dtype !== "F32") throw new Error(`Internal error: readF32Into on ${entry.dtype} tensor "${name}"`);
+  const [start, end] = entry.dataOffsets;
+  if (dest.length !== end - start) throw new Error(`Internal error: destination of ${dest.length} bytes for "${name}" (${end - start})`);
+  readExactly(fd, dest, file.dataStart + start, file.path);
 }
 
 const f16Table = (() => {
@@ -111,45 +166,25 @@ const f16Table = (() => {
   return t;
 })();
 
-/** Returns tensor `name` as float32. F32 data that is 4-byte aligned is a view into the file's bytes. */
-export function readTensor(file: SafetensorsFile, name: string): HostTensor {
-  const entry = file.entries.get(name);
-  if (!entry) throw new Error(`Tensor "${name}" is not in ${file.path}`);
-  const { dtype, shape } = entry;
+/** Returns tensor `name` as float32, read from the open file `fd` (F16 and BF16 widened). */
+export function readTensor(file: SafetensorsFile, fd: number, name: string): HostTensor {
+  const { dtype, shape, dataOffsets } = entryOf(file, name);
   const n = numel(shape);
-  const offset = file.bytes.byteOffset + file.dataStart + entry.dataOffsets[0];
-  const buffer = file.bytes.buffer;
-  switch (dtype) {
-    case "F32": {
-      if (offset % 4 === 0) return { shape, data: new Float32Array(buffer, offset, n) };
-      const copy = new Uint8Array(n * 4);
-      copy.set(new Uint8Array(buffer, offset, n * 4));
-      return { shape, data: new Float32Array(copy.buffer) };
-    }
-    case "F16":
-    case "BF16": {
-      const out = new Float32Array(n);
-      const src = new DataView(buffer, offset, n * 2);
-      if (dtype === "F16") {
-        for (let i = 0; i < n; i++) out[i] = f16Table[src.getUint16(2 * i, true)];
-      } else {
-        // bfloat16 is the top half of a float32.
-        const bits = new Uint32Array(out.buffer);
-        for (let i = 0; i < n; i++) bits[i] = src.getUint16(2 * i, true) << 16;
-      }
-      return { shape, data: out };
-    }
-    default:
-      throw new Error(
-        `Tensor "${name}" in ${file.path} has dtype ${dtype}; weights must be one of ${SUPPORTED_WEIGHT_DTYPES.join(", ")}. ` +
-          `Re-save the checkpoint in float32, float16 or bfloat16.`
-      );
+  if (dtype === "F32") {
+    const out = new Float32Array(n);
+    readF32Into(file, fd, name, new Uint8Array(out.buffer));
+    return { shape, data: out };
   }
-}
-
-/** Reads every tensor whose name passes `keep` into a state dict (names unchanged). */
-export function readStateDict(file: SafetensorsFile, keep: (name: string) => boolean = () => true): StateDict {
-  const out: StateDict = new Map();
-  for (const name of file.entries.keys()) if (keep(name)) out.set(name, readTensor(file, name));
-  return out;
+  if (dtype !== "F16" && dtype !== "BF16") unsupported(file, name, dtype);
+  const raw = new Uint16Array(n);
+  readExactly(fd, new Uint8Array(raw.buffer), file.dataStart + dataOffsets[0], file.path); // little-endian hosts
+  const out = new Float32Array(n);
+  if (dtype === "F16") {
+    for (let i = 0; i < n; i++) out[i] = f16Table[raw[i]];
+  } else {
+    // bfloat16 is the top half of a float32.
+    const bits = new Uint32Array(out.buffer);
+    for (let i = 0; i < n; i++) bits[i] = raw[i] << 16;
+  }
+  return { shape, data: out };
 }
