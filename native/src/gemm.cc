@@ -266,8 +266,87 @@ napi_value CausalSoftmax(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// centerRows(x, xOff, rows, n, out, outOff): out[r] = x[r] - mean(x[r]) for each row of n values.
+napi_value CenterRows(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value args[6];
+  napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
+  if (argc < 6) {
+    napi_throw_type_error(env, nullptr, "centerRows: expected 6 arguments");
+    return nullptr;
+  }
+  const int64_t rows = GetInt(env, args[2]);
+  const int64_t n = GetInt(env, args[3]);
+  float *x, *out;
+  if (!GetFloats(env, args[0], GetInt(env, args[1]), rows * n, &x) || !GetFloats(env, args[4], GetInt(env, args[5]), rows * n, &out)) {
+    napi_throw_range_error(env, nullptr, "centerRows: an operand does not fit its buffer");
+    return nullptr;
+  }
+  ParallelFor(rows, std::max<int64_t>(1, (1 << 16) / std::max<int64_t>(1, n)), [=](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const float* xr = x + r * n;
+      float* o = out + r * n;
+      double sum = 0;
+      for (int64_t i = 0; i < n; ++i) sum += xr[i];
+      const float mean = static_cast<float>(sum / n);
+      for (int64_t i = 0; i < n; ++i) o[i] = xr[i] - mean;
+    }
+  });
+  return nullptr;
+}
+
+// scaleCenterColumns(w, wOff, groups, rows, cols, scale|null, scaleOff, center, out, outOff):
+// for each group of a [groups, rows, cols] tensor: y[r][c] = scale[r] * w[r][c], then (if center)
+// each column c minus its mean over r. Folding a LayerNorm's weight into the matrix that reads it.
+napi_value ScaleCenterColumns(napi_env env, napi_callback_info info) {
+  size_t argc = 10;
+  napi_value args[10];
+  napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
+  if (argc < 10) {
+    napi_throw_type_error(env, nullptr, "scaleCenterColumns: expected 10 arguments");
+    return nullptr;
+  }
+  const int64_t groups = GetInt(env, args[2]), rows = GetInt(env, args[3]), cols = GetInt(env, args[4]);
+  const bool center = GetBool(env, args[7]);
+  napi_valuetype ts;
+  napi_typeof(env, args[5], &ts);
+  float *w, *out, *scale = nullptr;
+  if (!GetFloats(env, args[0], GetInt(env, args[1]), groups * rows * cols, &w) ||
+      !GetFloats(env, args[8], GetInt(env, args[9]), groups * rows * cols, &out) ||
+      (ts != napi_null && ts != napi_undefined && !GetFloats(env, args[5], GetInt(env, args[6]), rows, &scale))) {
+    napi_throw_range_error(env, nullptr, "scaleCenterColumns: an operand does not fit its buffer");
+    return nullptr;
+  }
+  // Parallel over column blocks, so each thread owns its columns' sums.
+  ParallelFor(groups * cols, 1 << 10, [=](int64_t begin, int64_t end) {
+    std::vector<double> sums;
+    int64_t i = begin;
+    while (i < end) {
+      const int64_t g = i / cols, c0 = i % cols, c1 = std::min(cols, c0 + (end - i));
+      const float* wg = w + g * rows * cols;
+      float* og = out + g * rows * cols;
+      sums.assign(c1 - c0, 0.0);
+      for (int64_t r = 0; r < rows; ++r) {
+        const float s = scale ? scale[r] : 1.0f;
+        for (int64_t c = c0; c < c1; ++c) {
+          const float y = wg[r * cols + c] * s;
+          og[r * cols + c] = y;
+          sums[c - c0] += y;
+        }
+      }
+      if (center) {
+        for (int64_t c = c0; c < c1; ++c) sums[c - c0] /= rows;
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t c = c0; c < c1; ++c) og[r * cols + c] -= static_cast<float>(sums[c - c0]);
+      }
+      i += c1 - c0;
+    }
+  });
+  return nullptr;
+}
+
 napi_value Init(napi_env env, napi_value exports) {
-  const std::pair<const char*, napi_callback> fns[] = {{"sgemm", Sgemm}, {"geluNew", GeluNew}, {"layerNorm", LayerNorm}, {"causalSoftmax", CausalSoftmax}};
+  const std::pair<const char*, napi_callback> fns[] = {{"sgemm", Sgemm}, {"geluNew", GeluNew}, {"layerNorm", LayerNorm}, {"causalSoftmax", CausalSoftmax}, {"centerRows", CenterRows}, {"scaleCenterColumns", ScaleCenterColumns}};
   for (const auto& [name, cb] : fns) {
     napi_value fn;
     napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, nullptr, &fn);

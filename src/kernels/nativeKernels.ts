@@ -30,6 +30,8 @@ interface NativeGemm {
     w: Buf | null, wOffset: number, b: Buf | null, bOffset: number,
     scale: Buf, scaleOffset: number, normalized: Buf, normalizedOffset: number
   ): void;
+  centerRows(x: Buf, xOffset: number, rows: number, n: number, out: Buf, outOffset: number): void;
+  scaleCenterColumns(w: Buf, wOffset: number, groups: number, rows: number, cols: number, scale: Buf | null, scaleOffset: number, center: boolean, out: Buf, outOffset: number): void;
   causalSoftmax(raw: Buf, rawOffset: number, matrices: number, pos: number, divisor: number, scores: Buf, scoresOffset: number, pattern: Buf, patternOffset: number): void;
 }
 type Buf = ArrayBufferLike | Float32Array;
@@ -38,6 +40,8 @@ type Buf = ArrayBufferLike | Float32Array;
 export const GELU_NEW_KERNEL = "MechinterpGeluNew";
 export const LAYER_NORM_KERNEL = "MechinterpLayerNorm";
 export const CAUSAL_SOFTMAX_KERNEL = "MechinterpCausalSoftmax";
+export const CENTER_ROWS_KERNEL = "MechinterpCenterRows";
+export const SCALE_CENTER_COLUMNS_KERNEL = "MechinterpScaleCenterColumns";
 
 let addon: NativeGemm | null | undefined;
 /** Off: every registered native kernel defers to tfjs (for comparisons and tests); see setNativeKernelsEnabled. */
@@ -188,6 +192,33 @@ function registerFusedKernels(gemm: NativeGemm, access: MemoryAccess, backendNam
       const P = pattern.operand();
       gemm.causalSoftmax(R.data, R.offset, matrices, pos, (attrs as { divisor: number }).divisor, S.data, S.offset, P.data, P.offset);
       return [scores.info, pattern.info] as never;
+    },
+  });
+  tf.registerKernel({
+    kernelName: CENTER_ROWS_KERNEL,
+    backendName,
+    kernelFunc: ({ inputs, backend }) => {
+      const x = inputs.x as unknown as TensorInfo;
+      const n = x.shape.length === 0 ? 1 : x.shape[x.shape.length - 1];
+      const out = access.output(backend, [...x.shape]);
+      const X = access.operand(backend, x);
+      const O = out.operand();
+      gemm.centerRows(X.data, X.offset, x.shape.reduce((a, b) => a * b, 1) / n, n, O.data, O.offset);
+      return out.info as never;
+    },
+  });
+  tf.registerKernel({
+    kernelName: SCALE_CENTER_COLUMNS_KERNEL,
+    backendName,
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { w, scale } = inputs as unknown as { w: TensorInfo; scale?: TensorInfo };
+      const [groups, rows, cols] = w.shape;
+      const out = access.output(backend, [...w.shape]);
+      const W = access.operand(backend, w);
+      const S = scale ? access.operand(backend, scale) : undefined;
+      const O = out.operand();
+      gemm.scaleCenterColumns(W.data, W.offset, groups, rows, cols, S?.data ?? null, S?.offset ?? 0, (attrs as { center: boolean }).center, O.data, O.offset);
+      return out.info as never;
     },
   });
 }

@@ -1,10 +1,12 @@
 /**
- * Fused forward-pass operations: one native kernel each when the native addon is active on this
+ * Fused operations of the forward pass and of weight processing: one native kernel each when the native addon is active on this
  * backend (see kernels/nativeKernels.ts), else the same maths composed from tf ops. Both paths are
  * checked against the float64 reference by the parity tests.
  */
 import { tf } from "../backend";
-import { CAUSAL_SOFTMAX_KERNEL, GELU_NEW_KERNEL, LAYER_NORM_KERNEL, nativeKernelsActive } from "../kernels/nativeKernels";
+import {
+  CAUSAL_SOFTMAX_KERNEL, CENTER_ROWS_KERNEL, GELU_NEW_KERNEL, LAYER_NORM_KERNEL, SCALE_CENTER_COLUMNS_KERNEL, nativeKernelsActive,
+} from "../kernels/nativeKernels";
 
 function hasKernel(name: string): boolean {
   const backend = tf.getBackend();
@@ -68,4 +70,29 @@ export function causalMask(pos: number): tf.Tensor2D {
   const mask = new Float32Array(pos * pos);
   for (let q = 0; q < pos; q++) mask.fill(-Infinity, q * pos + q + 1, (q + 1) * pos);
   return tf.tensor2d(mask, [pos, pos]);
+}
+
+/** x minus its mean over the last axis (over everything for a vector). Same shape as x. */
+export function centerLastAxis<T extends tf.Tensor>(x: T): T {
+  if (hasKernel(CENTER_ROWS_KERNEL) && x.dtype === "float32" && x.rank >= 1) return tf.engine().runKernel(CENTER_ROWS_KERNEL, { x }, {}) as T;
+  return tf.tidy(() => tf.sub(x, tf.mean(x, -1, true)) as T);
+}
+
+/**
+ * Scales the rows of each [rows, cols] matrix by `scale` (optional) and, if `center`, subtracts each
+ * column's mean over the rows: folding a LayerNorm weight into the matrix that reads it.
+ * @param w [groups, rows, cols] @param scale [rows] @returns [groups, rows, cols]
+ */
+export function scaleCenterColumns(w: tf.Tensor3D, scale: tf.Tensor1D | undefined, center: boolean): tf.Tensor3D {
+  if (hasKernel(SCALE_CENTER_COLUMNS_KERNEL) && w.dtype === "float32") {
+    const inputs: Record<string, tf.Tensor> = scale ? { w, scale } : { w };
+    return tf.engine().runKernel(SCALE_CENTER_COLUMNS_KERNEL, inputs, { center } as never) as tf.Tensor3D;
+  }
+  return tf.tidy(() => {
+    const [groups, rows] = w.shape;
+    let y: tf.Tensor3D = scale ? tf.mul(w, tf.reshape(scale, [1, rows, 1])) : w;
+    // The column mean as a product (ones/rows [1, rows] @ y): tfjs reduces a middle axis by transposing it first.
+    if (center) y = tf.sub(y, tf.matMul(tf.fill([groups, 1, rows], 1 / rows), y));
+    return y;
+  });
 }

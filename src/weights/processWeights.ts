@@ -16,6 +16,7 @@
  */
 import { tf } from "../backend";
 import { HookedTransformerConfig } from "../model/config";
+import { centerLastAxis, scaleCenterColumns } from "../model/fusedOps";
 import { TensorStateDict, disposeReplaced, disposeStateDict, requireTensor } from "./stateDict";
 
 export interface ProcessWeightsOptions {
@@ -34,18 +35,12 @@ function foldInto(w: tf.Tensor1D, b: tf.Tensor1D, W: tf.Tensor, bias: tf.Tensor,
     const d = w.shape[0];
     const out = W.shape[W.rank - 1];
     const groups = W.size / (d * out);
-    const W3 = tf.reshape(W, [groups, d, out]);
+    const W3 = tf.reshape(W, [groups, d, out]) as tf.Tensor3D;
     // bias' [groups, out] = bias + b [1, d] @ W [groups, d, out]
     const folded = tf.add(tf.reshape(bias, [groups, out]), tf.reshape(tf.matMul(tf.reshape(b, [1, 1, d]).tile([groups, 1, 1]), W3), [groups, out]));
-    let scaled = tf.mul(W3, tf.reshape(w, [1, d, 1]));
-    if (center) scaled = tf.sub(scaled, tf.mean(scaled, 1, true));
+    const scaled = scaleCenterColumns(W3, w, center);
     return [tf.reshape(scaled, W.shape), tf.reshape(folded, bias.shape)];
   });
-}
-
-/** Subtracts the mean over the last axis (over everything for a vector). */
-function centerLastAxis(t: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => tf.sub(t, tf.mean(t, -1, true)));
 }
 
 export function foldLayerNorm(sd: TensorStateDict, cfg: HookedTransformerConfig, { center = true } = {}): TensorStateDict {
