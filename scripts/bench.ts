@@ -98,7 +98,7 @@ function nativeMissing(): string | undefined {
       // try the next
     }
   }
-  return "@tensorflow/tfjs-node-gpu is not installed (its install downloads a native TensorFlow binary)";
+  return "@tensorflow/tfjs-node-gpu is not installed; its install downloads a native TensorFlow binary";
 }
 
 function runWorker(backend: BackendName, plan: BackendPlan, checkpointDir: string, stamp: string): Promise<BackendOutcome> {
@@ -260,7 +260,7 @@ async function main(): Promise<number> {
   for (const o of outcomes) {
     out.push("");
     if (o.status !== "ok") {
-      out.push(`### ${o.backend}: ${o.status} (${o.reason})`);
+      out.push(`### ${o.backend}: ${o.status}: ${o.reason}`);
       continue;
     }
     out.push(`### ${o.backend}: ${o.result.device}`);
