@@ -215,57 +215,6 @@ napi_value LayerNorm(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// causalSoftmax(raw, rawOff, matrices, pos, divisor, scores, scoresOff, pattern, patternOff):
-// for each of `matrices` [pos, pos] blocks: scores = raw / divisor with -Infinity above the diagonal
-// (query i sees keys 0..i), pattern = softmax(scores) over keys (exactly 0 above the diagonal).
-napi_value CausalSoftmax(napi_env env, napi_callback_info info) {
-  size_t argc = 9;
-  napi_value args[9];
-  napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
-  if (argc < 9) {
-    napi_throw_type_error(env, nullptr, "causalSoftmax: expected 9 arguments");
-    return nullptr;
-  }
-  const int64_t matrices = GetInt(env, args[2]);
-  const int64_t pos = GetInt(env, args[3]);
-  double divisor_d = 1;
-  napi_get_value_double(env, args[4], &divisor_d);
-  const float divisor = static_cast<float>(divisor_d);
-  const int64_t n = matrices * pos * pos;
-  float *raw, *scores, *pattern;
-  if (!GetFloats(env, args[0], GetInt(env, args[1]), n, &raw) || !GetFloats(env, args[5], GetInt(env, args[6]), n, &scores) ||
-      !GetFloats(env, args[7], GetInt(env, args[8]), n, &pattern)) {
-    napi_throw_range_error(env, nullptr, "causalSoftmax: an operand does not fit its buffer");
-    return nullptr;
-  }
-  const float neg_inf = -std::numeric_limits<float>::infinity();
-  ParallelFor(matrices * pos, 256, [=](int64_t begin, int64_t end) {
-    for (int64_t row = begin; row < end; ++row) {
-      const int64_t q = row % pos;
-      const float* r = raw + row * pos;
-      float* s = scores + row * pos;
-      float* p = pattern + row * pos;
-      float mx = neg_inf;
-      for (int64_t k = 0; k <= q; ++k) {
-        s[k] = r[k] / divisor;
-        mx = std::max(mx, s[k]);
-      }
-      double sum = 0;
-      for (int64_t k = 0; k <= q; ++k) {
-        p[k] = std::exp(s[k] - mx);
-        sum += p[k];
-      }
-      const float inv = static_cast<float>(1.0 / sum);
-      for (int64_t k = 0; k <= q; ++k) p[k] *= inv;
-      for (int64_t k = q + 1; k < pos; ++k) {
-        s[k] = neg_inf;
-        p[k] = 0.0f;
-      }
-    }
-  });
-  return nullptr;
-}
-
 // centerRows(x, xOff, rows, n, out, outOff): out[r] = x[r] - mean(x[r]) for each row of n values.
 napi_value CenterRows(napi_env env, napi_callback_info info) {
   size_t argc = 6;
@@ -345,8 +294,66 @@ napi_value ScaleCenterColumns(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// causalAttention(q, qOff, k, kOff, matrices, pos, dHead, divisor, scores|null, scoresOff, pattern, patternOff):
+// for each of `matrices` heads, with q and k [pos, dHead] row-major: scores = q k^T / divisor with
+// -Infinity where the key comes after the query, pattern = softmax(scores) over keys. The product is
+// written straight into the scores (or, when scores is null, the pattern) buffer: no raw buffer.
+napi_value CausalAttention(napi_env env, napi_callback_info info) {
+  size_t argc = 12;
+  napi_value args[12];
+  napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
+  if (argc < 12) {
+    napi_throw_type_error(env, nullptr, "causalAttention: expected 12 arguments");
+    return nullptr;
+  }
+  const int64_t matrices = GetInt(env, args[4]), pos = GetInt(env, args[5]), d_head = GetInt(env, args[6]);
+  double divisor = 1;
+  napi_get_value_double(env, args[7], &divisor);
+  napi_valuetype ts;
+  napi_typeof(env, args[8], &ts);
+  const bool want_scores = ts != napi_null && ts != napi_undefined;
+  const int64_t qk = matrices * pos * d_head, pp = matrices * pos * pos;
+  float *q, *k, *pattern, *scores = nullptr;
+  if (!GetFloats(env, args[0], GetInt(env, args[1]), qk, &q) || !GetFloats(env, args[2], GetInt(env, args[3]), qk, &k) ||
+      !GetFloats(env, args[10], GetInt(env, args[11]), pp, &pattern) ||
+      (want_scores && !GetFloats(env, args[8], GetInt(env, args[9]), pp, &scores))) {
+    napi_throw_range_error(env, nullptr, "causalAttention: an operand does not fit its buffer");
+    return nullptr;
+  }
+  float* dot = want_scores ? scores : pattern;
+  const float alpha = static_cast<float>(1.0 / divisor);
+  for (int64_t m = 0; m < matrices; ++m) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(pos), static_cast<int>(pos), static_cast<int>(d_head),
+                alpha, q + m * pos * d_head, static_cast<int>(d_head), k + m * pos * d_head, static_cast<int>(d_head), 0.0f,
+                dot + m * pos * pos, static_cast<int>(pos));
+  }
+  const float neg_inf = -std::numeric_limits<float>::infinity();
+  ParallelFor(matrices * pos, 256, [=](int64_t begin, int64_t end) {
+    for (int64_t row = begin; row < end; ++row) {
+      const int64_t qi = row % pos;
+      float* s = dot + row * pos;
+      float* p = pattern + row * pos;
+      float mx = neg_inf;
+      for (int64_t j = 0; j <= qi; ++j) mx = std::max(mx, s[j]);
+      double sum = 0;
+      for (int64_t j = 0; j <= qi; ++j) {
+        const float e = std::exp(s[j] - mx);
+        p[j] = e;  // may overwrite s[j] when p == s: s[j] is not read again
+        sum += e;
+      }
+      const float inv = static_cast<float>(1.0 / sum);
+      for (int64_t j = 0; j <= qi; ++j) p[j] *= inv;
+      for (int64_t j = qi + 1; j < pos; ++j) {
+        if (s != p) s[j] = neg_inf;
+        p[j] = 0.0f;
+      }
+    }
+  });
+  return nullptr;
+}
+
 napi_value Init(napi_env env, napi_value exports) {
-  const std::pair<const char*, napi_callback> fns[] = {{"sgemm", Sgemm}, {"geluNew", GeluNew}, {"layerNorm", LayerNorm}, {"causalSoftmax", CausalSoftmax}, {"centerRows", CenterRows}, {"scaleCenterColumns", ScaleCenterColumns}};
+  const std::pair<const char*, napi_callback> fns[] = {{"sgemm", Sgemm}, {"geluNew", GeluNew}, {"layerNorm", LayerNorm}, {"centerRows", CenterRows}, {"causalAttention", CausalAttention}, {"scaleCenterColumns", ScaleCenterColumns}};
   for (const auto& [name, cb] : fns) {
     napi_value fn;
     napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, nullptr, &fn);

@@ -32,14 +32,17 @@ interface NativeGemm {
   ): void;
   centerRows(x: Buf, xOffset: number, rows: number, n: number, out: Buf, outOffset: number): void;
   scaleCenterColumns(w: Buf, wOffset: number, groups: number, rows: number, cols: number, scale: Buf | null, scaleOffset: number, center: boolean, out: Buf, outOffset: number): void;
-  causalSoftmax(raw: Buf, rawOffset: number, matrices: number, pos: number, divisor: number, scores: Buf, scoresOffset: number, pattern: Buf, patternOffset: number): void;
+  causalAttention(
+    q: Buf, qOffset: number, k: Buf, kOffset: number, matrices: number, pos: number, dHead: number, divisor: number,
+    scores: Buf | null, scoresOffset: number, pattern: Buf, patternOffset: number
+  ): void;
 }
 type Buf = ArrayBufferLike | Float32Array;
 
 /** Kernel names this package registers (not tfjs's). */
 export const GELU_NEW_KERNEL = "MechinterpGeluNew";
 export const LAYER_NORM_KERNEL = "MechinterpLayerNorm";
-export const CAUSAL_SOFTMAX_KERNEL = "MechinterpCausalSoftmax";
+export const CAUSAL_ATTENTION_KERNEL = "MechinterpCausalAttention";
 export const CENTER_ROWS_KERNEL = "MechinterpCenterRows";
 export const SCALE_CENTER_COLUMNS_KERNEL = "MechinterpScaleCenterColumns";
 
@@ -179,19 +182,20 @@ function registerFusedKernels(gemm: NativeGemm, access: MemoryAccess, backendNam
     },
   });
   tf.registerKernel({
-    kernelName: CAUSAL_SOFTMAX_KERNEL,
+    kernelName: CAUSAL_ATTENTION_KERNEL,
     backendName,
     kernelFunc: ({ inputs, backend, attrs }) => {
-      const raw = inputs.raw as unknown as TensorInfo;
-      const pos = raw.shape[raw.shape.length - 1];
-      const matrices = raw.shape.reduce((p, q) => p * q, 1) / (pos * pos);
-      const scores = access.output(backend, [...raw.shape]);
-      const pattern = access.output(backend, [...raw.shape]);
-      const R = access.operand(backend, raw);
-      const S = scores.operand();
+      const { q, k } = inputs as unknown as { q: TensorInfo; k: TensorInfo };
+      const { divisor, withScores } = attrs as unknown as { divisor: number; withScores: boolean };
+      const [matrices, pos, dHead] = q.shape;
+      const scores = withScores ? access.output(backend, [matrices, pos, pos]) : undefined;
+      const pattern = access.output(backend, [matrices, pos, pos]);
+      const Q = access.operand(backend, q);
+      const K = access.operand(backend, k);
+      const S = scores?.operand();
       const P = pattern.operand();
-      gemm.causalSoftmax(R.data, R.offset, matrices, pos, (attrs as { divisor: number }).divisor, S.data, S.offset, P.data, P.offset);
-      return [scores.info, pattern.info] as never;
+      gemm.causalAttention(Q.data, Q.offset, K.data, K.offset, matrices, pos, dHead, divisor, S?.data ?? null, S?.offset ?? 0, P.data, P.offset);
+      return (scores ? [scores.info, pattern.info] : [pattern.info]) as never;
     },
   });
   tf.registerKernel({

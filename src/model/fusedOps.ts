@@ -5,7 +5,7 @@
  */
 import { tf } from "../backend";
 import {
-  CAUSAL_SOFTMAX_KERNEL, CENTER_ROWS_KERNEL, GELU_NEW_KERNEL, LAYER_NORM_KERNEL, SCALE_CENTER_COLUMNS_KERNEL, nativeKernelsActive,
+  CAUSAL_ATTENTION_KERNEL, CENTER_ROWS_KERNEL, GELU_NEW_KERNEL, LAYER_NORM_KERNEL, SCALE_CENTER_COLUMNS_KERNEL, nativeKernelsActive,
 } from "../kernels/nativeKernels";
 
 function hasKernel(name: string): boolean {
@@ -47,18 +47,25 @@ export function layerNorm<T extends tf.Tensor>(x: T, eps: number, w?: tf.Tensor1
 }
 
 /**
- * Attention scores and pattern from raw query-key dot products, as TransformerLens computes them:
- * scores = raw / divisor with -Infinity where the key is after the query; pattern = softmax(scores).
- * @param raw [batch, head, query, key] (query = key = pos) @returns scores and pattern, same shape
+ * Causal attention scores and pattern, as TransformerLens computes them: scores = q·k / divisor with
+ * -Infinity where the key comes after the query; pattern = softmax(scores) over keys.
+ * @param q, k [batch*head, pos, d_head]
+ * @param withScores false when nobody will see the scores: the native kernel then skips them.
+ * @returns scores (when asked for) and pattern, [batch*head, query, key]
  */
-export function causalScoresAndPattern(raw: tf.Tensor4D, divisor: number): { scores: tf.Tensor4D; pattern: tf.Tensor4D } {
-  if (hasKernel(CAUSAL_SOFTMAX_KERNEL)) {
-    const [scores, pattern] = tf.engine().runKernel(CAUSAL_SOFTMAX_KERNEL, { raw }, { divisor } as never) as tf.Tensor4D[];
-    return { scores, pattern };
+export function causalAttention(
+  q: tf.Tensor3D,
+  k: tf.Tensor3D,
+  divisor: number,
+  { withScores }: { withScores: boolean }
+): { scores?: tf.Tensor3D; pattern: tf.Tensor3D } {
+  if (hasKernel(CAUSAL_ATTENTION_KERNEL) && q.dtype === "float32" && k.dtype === "float32") {
+    const out = tf.engine().runKernel(CAUSAL_ATTENTION_KERNEL, { q, k }, { divisor, withScores } as never) as tf.Tensor3D[];
+    return withScores ? { scores: out[0], pattern: out[1] } : { pattern: out[0] };
   }
   return tf.tidy(() => {
-    const scores = tf.add(tf.div(raw, divisor), causalMask(raw.shape[3])) as tf.Tensor4D;
-    return { scores, pattern: tf.softmax(scores) as tf.Tensor4D };
+    const scores = tf.add(tf.div(tf.matMul(q, k, false, true), divisor), causalMask(q.shape[1])) as tf.Tensor3D;
+    return { scores, pattern: tf.softmax(scores) as tf.Tensor3D };
   });
 }
 

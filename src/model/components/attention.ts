@@ -1,6 +1,6 @@
 import { tf } from "../../backend";
 import { HookPoint, Module } from "../../hooks/hookPoint";
-import { causalScoresAndPattern } from "../fusedOps";
+import { causalAttention } from "../fusedOps";
 
 /** One layer's attention parameters in TransformerLens's shapes (owned by the model). */
 export interface AttentionWeights {
@@ -72,11 +72,17 @@ export class Attention extends Module {
 
     // [batch, pos, head, d_head] → [batch*head, pos, d_head]
     const byHead = (t: tf.Tensor4D) => tf.reshape(tf.transpose(t, [0, 2, 1, 3]), [batch * H, pos, E]) as tf.Tensor3D;
-    const qk = tf.reshape(tf.matMul(byHead(q), byHead(k), false, true), [batch, H, pos, pos]) as tf.Tensor4D; // q·k
-    const computed = causalScoresAndPattern(qk, Math.sqrt(E)); // scaled, masked with -inf; softmax over key_pos
-    const scores = this.hook_attn_scores.run(computed.scores);
-    // A hook that replaced the scores gets a pattern computed from its replacement.
-    const pattern = this.hook_pattern.run(scores === computed.scores ? computed.pattern : (tf.softmax(scores) as tf.Tensor4D));
+    // Scores only when a hook (or the cache) wants them: the native kernel can skip them.
+    const computed = causalAttention(byHead(q), byHead(k), Math.sqrt(E), { withScores: this.hook_attn_scores.hasHooks });
+    const asHeads = (t: tf.Tensor3D) => tf.reshape(t, [batch, H, pos, pos]) as tf.Tensor4D; // [batch, head, query, key]
+    let pattern = asHeads(computed.pattern);
+    if (computed.scores) {
+      const scores = asHeads(computed.scores);
+      const hooked = this.hook_attn_scores.run(scores);
+      // A hook that replaced the scores gets a pattern computed from its replacement.
+      if (hooked !== scores) pattern = tf.softmax(hooked) as tf.Tensor4D;
+    }
+    pattern = this.hook_pattern.run(pattern);
     const zByHead = tf.matMul(tf.reshape(pattern, [batch * H, pos, pos]), byHead(v)); // [batch*head, pos, d_head]
     const z = this.hook_z.run(tf.transpose(tf.reshape(zByHead, [batch, H, pos, E]), [0, 2, 1, 3]) as tf.Tensor4D);
     const out = tf.fused.matMul({ a: tf.reshape(z, [batch * pos, H * E]), b: tf.reshape(this.W_O, [H * E, dModel]), bias: this.b_O });
