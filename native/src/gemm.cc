@@ -352,8 +352,130 @@ napi_value CausalAttention(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// Reads a JS array of up to 4 integers.
+bool GetDims(napi_env env, napi_value v, std::vector<int64_t>* out) {
+  bool is_array = false;
+  napi_is_array(env, v, &is_array);
+  if (!is_array) return false;
+  uint32_t n = 0;
+  napi_get_array_length(env, v, &n);
+  if (n > 4) return false;
+  out->resize(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    napi_value e;
+    napi_get_element(env, v, i, &e);
+    (*out)[i] = GetInt(env, e);
+  }
+  return true;
+}
+
+// Strides of a row-major shape.
+std::vector<int64_t> Strides(const std::vector<int64_t>& shape) {
+  std::vector<int64_t> st(shape.size(), 1);
+  for (int64_t i = static_cast<int64_t>(shape.size()) - 2; i >= 0; --i) st[i] = st[i + 1] * shape[i + 1];
+  return st;
+}
+
+// transpose(src, srcOff, shape, perm, dst, dstOff): out shape[i] = shape[perm[i]].
+// A 2-D swap is done in cache-sized tiles; a permutation that keeps the last axis copies whole rows.
+// Returns false for what it does not handle (the caller then uses tfjs's kernel).
+napi_value Transpose(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value args[6];
+  napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
+  napi_value result;
+  std::vector<int64_t> shape, perm;
+  if (argc < 6 || !GetDims(env, args[2], &shape) || !GetDims(env, args[3], &perm) || perm.size() != shape.size()) {
+    napi_get_boolean(env, false, &result);
+    return result;
+  }
+  int64_t n = 1;
+  for (auto d : shape) n *= d;
+  float *src, *dst;
+  if (!GetFloats(env, args[0], GetInt(env, args[1]), n, &src) || !GetFloats(env, args[4], GetInt(env, args[5]), n, &dst)) {
+    napi_throw_range_error(env, nullptr, "transpose: an operand does not fit its buffer");
+    return nullptr;
+  }
+  const size_t rank = shape.size();
+  bool handled = false;
+  if (rank == 2 && perm[0] == 1 && perm[1] == 0) {
+    const int64_t rows = shape[0], cols = shape[1], T = 64;
+    ParallelFor((rows + T - 1) / T, 1, [=](int64_t b0, int64_t b1) {
+      for (int64_t rb = b0 * T; rb < std::min(rows, b1 * T); rb += T)
+        for (int64_t cb = 0; cb < cols; cb += T)
+          for (int64_t r = rb; r < std::min(rows, rb + T); ++r)
+            for (int64_t c = cb; c < std::min(cols, cb + T); ++c) dst[c * rows + r] = src[r * cols + c];
+    });
+    handled = true;
+  } else if (rank >= 2 && perm[rank - 1] == static_cast<int64_t>(rank) - 1) {
+    // The last axis stays: copy runs of shape[rank-1] floats.
+    const std::vector<int64_t> in_st = Strides(shape);
+    std::vector<int64_t> out_shape(rank);
+    for (size_t i = 0; i < rank; ++i) out_shape[i] = shape[perm[i]];
+    const int64_t run = shape[rank - 1];
+    const int64_t runs = n / std::max<int64_t>(1, run);
+    ParallelFor(runs, 1024, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        // r indexes the output's leading axes; map it back to the input offset.
+        int64_t rem = r, offset = 0;
+        for (int64_t i = static_cast<int64_t>(rank) - 2; i >= 0; --i) {
+          const int64_t idx = rem % out_shape[i];
+          rem /= out_shape[i];
+          offset += idx * in_st[perm[i]];
+        }
+        std::memcpy(dst + r * run, src + offset, sizeof(float) * run);
+      }
+    });
+    handled = true;
+  }
+  napi_get_boolean(env, handled, &result);
+  return result;
+}
+
+// slice(src, srcOff, shape, begin, size, dst, dstOff): a box of `size` starting at `begin`, copied
+// as runs along the last axis.
+napi_value Slice(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value args[7];
+  napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
+  napi_value result;
+  std::vector<int64_t> shape, begin, size;
+  if (argc < 7 || !GetDims(env, args[2], &shape) || !GetDims(env, args[3], &begin) || !GetDims(env, args[4], &size) ||
+      begin.size() != shape.size() || size.size() != shape.size() || shape.empty()) {
+    napi_get_boolean(env, false, &result);
+    return result;
+  }
+  int64_t n_in = 1, n_out = 1;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    n_in *= shape[i];
+    n_out *= size[i];
+  }
+  float *src, *dst;
+  if (!GetFloats(env, args[0], GetInt(env, args[1]), n_in, &src) || !GetFloats(env, args[5], GetInt(env, args[6]), n_out, &dst)) {
+    napi_throw_range_error(env, nullptr, "slice: an operand does not fit its buffer");
+    return nullptr;
+  }
+  const size_t rank = shape.size();
+  const std::vector<int64_t> st = Strides(shape);
+  const int64_t run = size[rank - 1];
+  const int64_t runs = run > 0 ? n_out / run : 0;
+  ParallelFor(runs, 1024, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      int64_t rem = r, offset = begin[rank - 1];
+      for (int64_t i = static_cast<int64_t>(rank) - 2; i >= 0; --i) {
+        const int64_t idx = rem % size[i];
+        rem /= size[i];
+        offset += (begin[i] + idx) * st[i];
+      }
+      std::memcpy(dst + r * run, src + offset, sizeof(float) * run);
+    }
+  });
+  napi_get_boolean(env, true, &result);
+  return result;
+}
+
 napi_value Init(napi_env env, napi_value exports) {
-  const std::pair<const char*, napi_callback> fns[] = {{"sgemm", Sgemm}, {"geluNew", GeluNew}, {"layerNorm", LayerNorm}, {"centerRows", CenterRows}, {"causalAttention", CausalAttention}, {"scaleCenterColumns", ScaleCenterColumns}};
+  const std::pair<const char*, napi_callback> fns[] = {{"sgemm", Sgemm}, {"geluNew", GeluNew}, {"layerNorm", LayerNorm}, {"centerRows", CenterRows}, {"causalAttention", CausalAttention}, {"transpose", Transpose}, {"slice", Slice}, {"scaleCenterColumns", ScaleCenterColumns}};
   for (const auto& [name, cb] : fns) {
     napi_value fn;
     napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, nullptr, &fn);

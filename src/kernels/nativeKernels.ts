@@ -1,8 +1,9 @@
 /**
  * Plugs the optional native addon `mechinterp-native-gemm` into TensorFlow.js's wasm and cpu
  * backends: BatchMatMul and _FusedMatMul (with a bias) go to cblas_sgemm from OpenBLAS or
- * Accelerate, multi-threaded; and two fused kernels, GPT-2's GELU and LayerNorm, are registered
- * under this package's own kernel names (see model/fusedOps.ts, which falls back to plain tf ops).
+ * Accelerate, multi-threaded; Transpose and Slice copy tiles and rows natively; and fused kernels
+ * (GPT-2's GELU, LayerNorm, causal attention, weight centring) are registered under this package's
+ * own kernel names (see model/fusedOps.ts, which falls back to plain tf ops).
  *
  * Why: tfjs-backend-wasm multiplies on one thread in Node (XNNPACK without a thread pool) and falls
  * back to a naive loop for batched or transposed operands, which is what attention uses; the cpu
@@ -30,6 +31,8 @@ interface NativeGemm {
     w: Buf | null, wOffset: number, b: Buf | null, bOffset: number,
     scale: Buf, scaleOffset: number, normalized: Buf, normalizedOffset: number
   ): void;
+  transpose(src: Buf, srcOffset: number, shape: number[], perm: number[], dst: Buf, dstOffset: number): boolean;
+  slice(src: Buf, srcOffset: number, shape: number[], begin: number[], size: number[], dst: Buf, dstOffset: number): boolean;
   centerRows(x: Buf, xOffset: number, rows: number, n: number, out: Buf, outOffset: number): void;
   scaleCenterColumns(w: Buf, wOffset: number, groups: number, rows: number, cols: number, scale: Buf | null, scaleOffset: number, center: boolean, out: Buf, outOffset: number): void;
   causalAttention(
@@ -66,6 +69,7 @@ function loadAddon(): NativeGemm | null {
 }
 
 type Operand = { data: ArrayBufferLike | Float32Array; offset: number };
+type KernelArgs = { inputs: Record<string, TensorInfo>; backend: unknown; attrs: Record<string, unknown> };
 type TensorInfo = { dataId: object; shape: number[]; dtype: tf.DataType };
 
 /** How one backend exposes tensor memory to the addon. */
@@ -239,26 +243,47 @@ export function installNativeKernels(backendName: string): boolean {
   const gemm = loadAddon();
   const access = ACCESS[backendName];
   if (!gemm || !access) return false;
-  for (const kernelName of [tf.BatchMatMul, tf._FusedMatMul]) {
+  const override = (kernelName: string, native: (args: KernelArgs) => TensorInfo | undefined) => {
     const original = tf.getKernel(kernelName, backendName);
-    if (!original) continue;
+    if (!original) return;
     tf.unregisterKernel(kernelName, backendName);
     tf.registerKernel({
       ...original,
-      kernelFunc: (args) => {
-        const { inputs, backend, attrs } = args as unknown as {
-          inputs: { a: TensorInfo; b: TensorInfo; bias?: TensorInfo; preluActivationWeights?: TensorInfo };
-          backend: unknown;
-          attrs: { transposeA: boolean; transposeB: boolean; activation?: string };
-        };
-        const fusedOk = enabled && (kernelName === tf.BatchMatMul || ((attrs.activation ?? "linear") === "linear" && !inputs.preluActivationWeights));
-        const result = fusedOk
-          ? nativeMatMul(gemm, access, backend, inputs.a, inputs.b, attrs.transposeA, attrs.transposeB, kernelName === tf.BatchMatMul ? undefined : inputs.bias)
-          : undefined;
-        return (result ?? original.kernelFunc(args)) as ReturnType<typeof original.kernelFunc>;
-      },
+      kernelFunc: (args) => ((enabled ? native(args as unknown as KernelArgs) : undefined) ?? original.kernelFunc(args)) as ReturnType<typeof original.kernelFunc>,
+    });
+  };
+  for (const kernelName of [tf.BatchMatMul, tf._FusedMatMul]) {
+    override(kernelName, ({ inputs, backend, attrs }) => {
+      const { a, b, bias, preluActivationWeights } = inputs;
+      if (kernelName === tf.BatchMatMul) return nativeMatMul(gemm, access, backend, a, b, !!attrs.transposeA, !!attrs.transposeB);
+      if ((attrs.activation ?? "linear") !== "linear" || preluActivationWeights) return undefined;
+      return nativeMatMul(gemm, access, backend, a, b, !!attrs.transposeA, !!attrs.transposeB, bias);
     });
   }
+  // tfjs-backend-wasm transposes and slices with generic index arithmetic per element; these copy
+  // tiles or whole rows (e.g. W_U's [50257, 768] transpose at load: 0.85 s → a few tens of ms).
+  override(tf.Transpose, ({ inputs, backend, attrs }) => {
+    const { x } = inputs;
+    const perm = attrs.perm as number[];
+    if (x.dtype !== "float32" || x.shape.length > 4 || x.shape.length < 2) return undefined;
+    const out = access.output(backend, perm.map((p) => x.shape[p]));
+    const X = access.operand(backend, x);
+    const O = out.operand();
+    if (gemm.transpose(X.data, X.offset, [...x.shape], [...perm], O.data, O.offset)) return out.info;
+    (backend as { disposeData(id: object): void }).disposeData(out.info.dataId);
+    return undefined;
+  });
+  override(tf.Slice, ({ inputs, backend, attrs }) => {
+    const { x } = inputs;
+    if (x.dtype !== "float32" || x.shape.length > 4 || x.shape.length < 1) return undefined;
+    const [begin, size] = tf.slice_util.parseSliceParams(x as unknown as tf.Tensor, attrs.begin as number[], attrs.size as number[]);
+    if (size.some((d) => d === 0)) return undefined;
+    const out = access.output(backend, size);
+    const X = access.operand(backend, x);
+    const O = out.operand();
+    gemm.slice(X.data, X.offset, [...x.shape], begin, size, O.data, O.offset);
+    return out.info;
+  });
   registerFusedKernels(gemm, access, backendName);
   installed.add(backendName);
   return true;

@@ -72,14 +72,16 @@ export function isIgnoredHfKey(key: string): boolean {
 }
 
 /**
- * @param hf normalised HF key → tensor (shapes already checked with checkHfShapes); not modified or disposed.
+ * @param hf normalised HF key → tensor (shapes already checked with checkHfShapes); never modified.
+ * @param consume the conversion owns `hf`: each tensor that is only an input (c_attn, lm_head) is
+ *   freed as soon as it has been converted, so the next result reuses its memory.
  * @returns TransformerLens names: embed.W_E [d_vocab, d_model], pos_embed.W_pos [n_ctx, d_model],
  *   blocks.L.ln1.w/b, blocks.L.attn.W_Q/W_K/W_V [n_heads, d_model, d_head], W_O [n_heads, d_head, d_model],
  *   b_Q/b_K/b_V [n_heads, d_head], b_O [d_model], blocks.L.ln2.w/b, blocks.L.mlp.W_in [d_model, d_mlp],
  *   b_in, W_out [d_mlp, d_model], b_out, ln_final.w/b, unembed.W_U [d_model, d_vocab], unembed.b_U [d_vocab].
  *   Tensors that need no rearrangement are shared with the input.
  */
-export function convertGpt2Weights(hf: TensorStateDict, cfg: HookedTransformerConfig): TensorStateDict {
+export function convertGpt2Weights(hf: TensorStateDict, cfg: HookedTransformerConfig, { consume = false } = {}): TensorStateDict {
   const { nHeads: H, dModel: D, dHead: E } = cfg;
   const get = (k: string) => requireTensor(hf, k, "convertGpt2Weights");
   const out: TensorStateDict = new Map();
@@ -97,6 +99,7 @@ export function convertGpt2Weights(hf: TensorStateDict, cfg: HookedTransformerCo
       out.set(b + `attn.W_${which}`, tf.tidy(() => tf.transpose(tf.reshape(tf.slice(cAttn, [0, i * D], [D, D]), [D, H, E]), [1, 0, 2])));
       out.set(b + `attn.b_${which}`, tf.tidy(() => tf.reshape(tf.slice(cAttnBias, [i * D], [D]), [H, E])));
     });
+    if (consume) tf.dispose([cAttn, cAttnBias]);
     // c_proj.weight is [n_heads*d_head, d_model], rows grouped by head: a reshape, no copy.
     out.set(b + "attn.W_O", tf.reshape(get(p + "attn.c_proj.weight"), [H, E, D]));
     out.set(b + "attn.b_O", get(p + "attn.c_proj.bias"));
@@ -110,7 +113,9 @@ export function convertGpt2Weights(hf: TensorStateDict, cfg: HookedTransformerCo
   out.set("ln_final.w", get("ln_f.weight"));
   out.set("ln_final.b", get("ln_f.bias"));
   // lm_head.weight is [d_vocab, d_model]; absent means tied to the embedding.
-  out.set("unembed.W_U", tf.transpose(hf.get("lm_head.weight") ?? get("wte.weight")));
+  const lmHead = hf.get("lm_head.weight");
+  out.set("unembed.W_U", tf.transpose(lmHead ?? get("wte.weight")));
+  if (consume && lmHead) lmHead.dispose();
   out.set("unembed.b_U", tf.zeros([cfg.dVocab]));
   return out;
 }

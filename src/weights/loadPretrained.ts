@@ -10,7 +10,7 @@ import * as path from "path";
 import { HookedTransformerConfig, configFromHf } from "../model/config";
 import { checkHfShapes, convertGpt2Weights, isIgnoredHfKey, normaliseHfKey } from "./convertGpt2";
 import { tf } from "../backend";
-import { TensorStateDict, disposeReplaced, disposeStateDict } from "./stateDict";
+import { TensorStateDict } from "./stateDict";
 import { DownloadProgressCallback, downloadHubFile, stderrProgressBar } from "./hub";
 import { findPreset, presetNames } from "./presets";
 import { SafetensorsFile, checkWeightDtypes, openSafetensors, readF32Into, readTensor } from "./safetensors";
@@ -135,11 +135,9 @@ export function loadCheckpoint(source: ModelSource, options: Pick<LoadCheckpoint
         hf.set(norm, tf.tensor(host.data, host.shape, "float32"));
       }
     }
-    const converted = convertGpt2Weights(hf, cfg);
-    disposeReplaced(hf, converted);
-    return { cfg, stateDict: converted };
+    return { cfg, stateDict: convertGpt2Weights(hf, cfg, { consume: true }) };
   } catch (err) {
-    disposeStateDict(hf);
+    for (const t of hf.values()) if (!t.isDisposed) t.dispose();
     throw err;
   } finally {
     fs.closeSync(fd);

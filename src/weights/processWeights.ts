@@ -1,7 +1,8 @@
 /**
  * TransformerLens's default weight processing (HookedTransformer.process_weights_), as functions
- * from a TransformerLens-named state dict to a new one. They never dispose or modify their input;
- * tensors a step does not change are shared with the output. The work runs on the tfjs backend
+ * from a TransformerLens-named state dict to a new one. They never modify their input, and dispose
+ * it only when told to consume it (`{ consume: true }`, what processWeights does); tensors a step
+ * does not change are shared with the output. The work runs on the tfjs backend
  * (WebAssembly or native), not in JavaScript loops.
  *
  * - foldLayerNorm: LN(x) = normalized(x) * w + b feeds a linear map W, b_W; so W' = diag(w) W and
@@ -17,7 +18,7 @@
 import { tf } from "../backend";
 import { HookedTransformerConfig } from "../model/config";
 import { centerLastAxis, scaleCenterColumns } from "../model/fusedOps";
-import { TensorStateDict, disposeReplaced, disposeStateDict, requireTensor } from "./stateDict";
+import { StateDictUpdate, TensorStateDict, requireTensor } from "./stateDict";
 
 export interface ProcessWeightsOptions {
   foldLn?: boolean;
@@ -43,9 +44,14 @@ function foldInto(w: tf.Tensor1D, b: tf.Tensor1D, W: tf.Tensor, bias: tf.Tensor,
   });
 }
 
-export function foldLayerNorm(sd: TensorStateDict, cfg: HookedTransformerConfig, { center = true } = {}): TensorStateDict {
+/** consume: the step owns its input and frees what it replaces as it goes (see StateDictUpdate). */
+export interface StepOptions {
+  consume?: boolean;
+}
+
+export function foldLayerNorm(sd: TensorStateDict, cfg: HookedTransformerConfig, { center = true, consume = false }: { center?: boolean } & StepOptions = {}): TensorStateDict {
   const get = (k: string) => requireTensor(sd, k, "foldLayerNorm");
-  const out: TensorStateDict = new Map(sd);
+  const out = new StateDictUpdate(sd, consume);
   for (let l = 0; l < cfg.nLayers; l++) {
     const p = `blocks.${l}.`;
     const [w1, b1] = [get(p + "ln1.w") as tf.Tensor1D, get(p + "ln1.b") as tf.Tensor1D];
@@ -59,28 +65,27 @@ export function foldLayerNorm(sd: TensorStateDict, cfg: HookedTransformerConfig,
   }
   const [W, bias] = foldInto(get("ln_final.w") as tf.Tensor1D, get("ln_final.b") as tf.Tensor1D, get("unembed.W_U"), get("unembed.b_U"), center);
   out.set("unembed.W_U", W).set("unembed.b_U", bias);
-  out.delete("ln_final.w");
-  out.delete("ln_final.b");
-  return out;
+  out.delete("ln_final.w").delete("ln_final.b");
+  return out.out;
 }
 
-export function centerWritingWeights(sd: TensorStateDict, cfg: HookedTransformerConfig): TensorStateDict {
-  const out: TensorStateDict = new Map(sd);
+export function centerWritingWeights(sd: TensorStateDict, cfg: HookedTransformerConfig, { consume = false }: StepOptions = {}): TensorStateDict {
+  const out = new StateDictUpdate(sd, consume);
   const keys = ["embed.W_E", "pos_embed.W_pos"];
   for (let l = 0; l < cfg.nLayers; l++) keys.push(`blocks.${l}.attn.W_O`, `blocks.${l}.attn.b_O`, `blocks.${l}.mlp.W_out`, `blocks.${l}.mlp.b_out`);
   // b_O and b_out are [d_model]: "last axis" is the whole vector, so its mean is subtracted.
   for (const k of keys) out.set(k, centerLastAxis(requireTensor(sd, k, "centerWritingWeights")));
-  return out;
+  return out.out;
 }
 
-export function centerUnembed(sd: TensorStateDict): TensorStateDict {
-  const out: TensorStateDict = new Map(sd);
+export function centerUnembed(sd: TensorStateDict, { consume = false }: StepOptions = {}): TensorStateDict {
+  const out = new StateDictUpdate(sd, consume);
   for (const k of ["unembed.W_U", "unembed.b_U"]) out.set(k, centerLastAxis(requireTensor(sd, k, "centerUnembed")));
-  return out;
+  return out.out;
 }
 
-export function foldValueBiases(sd: TensorStateDict, cfg: HookedTransformerConfig): TensorStateDict {
-  const out: TensorStateDict = new Map(sd);
+export function foldValueBiases(sd: TensorStateDict, cfg: HookedTransformerConfig, { consume = false }: StepOptions = {}): TensorStateDict {
+  const out = new StateDictUpdate(sd, consume);
   const { nHeads: H, dHead: E, dModel: D } = cfg;
   for (let l = 0; l < cfg.nLayers; l++) {
     const p = `blocks.${l}.attn.`;
@@ -91,12 +96,12 @@ export function foldValueBiases(sd: TensorStateDict, cfg: HookedTransformerConfi
     out.set(p + "b_O", tf.tidy(() => tf.add(bO, tf.reshape(tf.matMul(tf.reshape(bV, [1, H * E]), tf.reshape(WO, [H * E, D])), [D]))));
     out.set(p + "b_V", tf.zeros([H, E]));
   }
-  return out;
+  return out.out;
 }
 
 /**
- * Applies the requested steps in TransformerLens's order. Takes ownership of `sd`: tensors that the
- * result no longer holds are disposed as the steps go, so only one copy of each weight stays alive.
+ * Applies the requested steps in TransformerLens's order. Takes ownership of `sd`: each replaced
+ * tensor is freed as soon as its replacement exists, so about one copy of the weights is alive.
  */
 export function processWeights(
   sd: TensorStateDict,
@@ -105,19 +110,17 @@ export function processWeights(
 ): { stateDict: TensorStateDict; cfg: HookedTransformerConfig } {
   const { foldLn = true, centerWritingWeights: centerW = true, centerUnembed: centerU = true, foldValueBiases: foldV = true } = options;
   const steps: ((s: TensorStateDict) => TensorStateDict)[] = [];
-  if (foldLn) steps.push((s) => foldLayerNorm(s, cfg));
-  if (centerW) steps.push((s) => centerWritingWeights(s, cfg));
-  if (centerU) steps.push((s) => centerUnembed(s));
-  if (foldV) steps.push((s) => foldValueBiases(s, cfg));
+  const consume = { consume: true };
+  if (foldLn) steps.push((s) => foldLayerNorm(s, cfg, consume));
+  if (centerW) steps.push((s) => centerWritingWeights(s, cfg, consume));
+  if (centerU) steps.push((s) => centerUnembed(s, consume));
+  if (foldV) steps.push((s) => foldValueBiases(s, cfg, consume));
   let current = sd;
   try {
-    for (const step of steps) {
-      const next = step(current);
-      disposeReplaced(current, next);
-      current = next;
-    }
+    for (const step of steps) current = step(current);
   } catch (err) {
-    disposeStateDict(current);
+    // A step that threw has freed some of `current` already; free the rest.
+    for (const t of current.values()) if (!t.isDisposed) t.dispose();
     throw err;
   }
   return { stateDict: current, cfg: foldLn ? { ...cfg, normalizationType: "LNPre" } : cfg };
