@@ -70,7 +70,7 @@ export class HookedTransformer extends Module {
   readonly unembed: Unembed;
 
   readonly tokenizer = new Gpt2Tokenizer();
-  /** Every hook point by full name, in forward order. */
+  /** Every hook point by full name (named once, from the module tree; a cache lists them in forward order). */
   readonly hookDict: ReadonlyMap<string, HookPoint>;
   private readonly params: [string, tf.Tensor][];
   private readonly stacked = new Map<string, tf.Tensor>();
@@ -117,23 +117,7 @@ export class HookedTransformer extends Module {
     }
     this.ln_final = new LayerNorm(cfg.eps, opt("ln_final.w"), opt("ln_final.b"));
     this.unembed = new Unembed(get("unembed.W_U"), get("unembed.b_U"));
-    this.hookDict = new Map(this.forwardOrder(this.nameHookPoints()).map((h) => [h.name, h]));
-  }
-
-  /** Hook points sorted as the forward pass reaches them (fields are declared per component, not globally in order). */
-  private forwardOrder(points: HookPoint[]): HookPoint[] {
-    const byName = new Map(points.map((h) => [h.name, h]));
-    const order = ["hook_embed", "hook_pos_embed"];
-    for (let l = 0; l < this.cfg.nLayers; l++) {
-      const b = `blocks.${l}.`;
-      order.push(
-        ...["hook_resid_pre", "ln1.hook_scale", "ln1.hook_normalized", "attn.hook_q", "attn.hook_k", "attn.hook_v", "attn.hook_attn_scores", "attn.hook_pattern", "attn.hook_z", "hook_attn_out", "hook_resid_mid", "ln2.hook_scale", "ln2.hook_normalized", "mlp.hook_pre", "mlp.hook_post", "hook_mlp_out", "hook_resid_post"].map((n) => b + n)
-      );
-    }
-    order.push("ln_final.hook_scale", "ln_final.hook_normalized");
-    const sorted = order.map((n) => byName.get(n)).filter((h): h is HookPoint => h !== undefined);
-    if (sorted.length !== points.length) throw new Error("Internal error: hook point list out of date");
-    return sorted;
+    this.hookDict = new Map(this.nameHookPoints().map((h) => [h.name, h]));
   }
 
   /**
