@@ -69,6 +69,8 @@ describe("HookedTransformer", function () {
     it("toStrTokens splits into token strings", () => {
       assert.deepEqual(model.toStrTokens("The capital of France is"), ["<|endoftext|>", "The", " capital", " of", " France", " is"]);
       assert.deepEqual(model.toStrTokens([464, 3139]), ["The", " capital"]);
+      assert.deepEqual(model.toStrTokens([[464, 3139]]), ["The", " capital"]);
+      assert.throws(() => model.toStrTokens([[464], [3139]]), /one sequence; got a batch of 2/);
     });
     it("toString decodes numbers, rows and batches; without arguments it describes the model", () => {
       assert.equal(model.toString(6342), " Paris");

@@ -149,10 +149,13 @@ export class HookedTransformer extends Module {
   }
 
   /** Each token of `input` as text, e.g. ["<|endoftext|>", "The", " capital", ...]. Batched input must have batch 1. */
-  toStrTokens(input: string | number[] | tf.Tensor, { prependBos = true }: { prependBos?: boolean } = {}): string[] {
+  toStrTokens(input: string | number[] | number[][] | tf.Tensor, { prependBos = true }: { prependBos?: boolean } = {}): string[] {
     let ids: number[];
     if (typeof input === "string") ids = tokenizeBatch(this.tokenizer, input, prependBos)[0];
-    else if (Array.isArray(input)) ids = input;
+    else if (Array.isArray(input) && Array.isArray(input[0])) {
+      if (input.length !== 1) throw new Error(`toStrTokens takes one sequence; got a batch of ${input.length}. Pick a row first.`);
+      ids = input[0] as number[];
+    } else if (Array.isArray(input)) ids = input as number[];
     else {
       if (input.rank === 2 && input.shape[0] !== 1) throw new Error(`toStrTokens takes one sequence; got a batch of ${input.shape[0]}. Index a row first.`);
       if (input.rank > 2) throw new Error(`toStrTokens takes a 1-D or [1, pos] tensor; got shape [${input.shape.join(", ")}].`);
