@@ -52,3 +52,13 @@ export function writeKernelSpec(kernelsDir: string, root: string = projectRoot()
   fs.renameSync(tmp, file);
   return file;
 }
+
+/** A notebook (nbformat 4.5) for this project's kernel with one code cell per source, no outputs. */
+export function codeNotebook(sources: string[]): Record<string, unknown> {
+  return {
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: { kernelspec: { name: KERNEL_NAME, display_name: KERNEL_NAME, language: "typescript" } },
+    cells: sources.map((source, i) => ({ cell_type: "code", id: `c${i}`, metadata: {}, execution_count: null, outputs: [], source })),
+  };
+}

@@ -13,7 +13,7 @@ import * as os from "os";
 import * as path from "path";
 import { executeNotebook, describeCellError } from "./execute";
 import { machineFacts, manualInstructions, planJupyterInstall, runInstallPlan } from "./install";
-import { KERNEL_NAME, kernelSpec, projectRoot, writeKernelSpec } from "./kernelspec";
+import { KERNEL_NAME, codeNotebook, kernelSpec, projectRoot, writeKernelSpec } from "./kernelspec";
 import { capability, describeProbes, findJupyterPython, PythonInfo } from "./python";
 import { ensureSelfLink } from "./selfLink";
 
@@ -72,12 +72,7 @@ export async function verifyKernel(python: PythonInfo, kernelsDir: string, env: 
   try {
     const input = path.join(dir, "check.ipynb");
     const output = path.join(dir, "check.out.ipynb");
-    const nb = {
-      nbformat: 4,
-      nbformat_minor: 5,
-      metadata: { kernelspec: { name: KERNEL_NAME, display_name: KERNEL_NAME, language: "typescript" } },
-      cells: [{ cell_type: "code", id: "check", metadata: {}, execution_count: null, outputs: [], source: "const answer: number = 6 * 7;\nconsole.log(answer);" }],
-    };
+    const nb = codeNotebook(["const answer: number = 6 * 7;\nconsole.log(answer);"]);
     fs.writeFileSync(input, JSON.stringify(nb));
     const report = await executeNotebook({
       python: python.command,

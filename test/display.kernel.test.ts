@@ -9,7 +9,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { projectRoot, writeKernelSpec, KERNEL_NAME } from "../kernel-setup/kernelspec";
+import { KERNEL_NAME, codeNotebook, projectRoot, writeKernelSpec } from "../kernel-setup/kernelspec";
 import { ensureSelfLink } from "../kernel-setup/selfLink";
 import { SVG_MIME, TEXT_MIME, VEGALITE_MIME } from "../src/display";
 import { SYSTEM_PYTHON, nbclientMissing } from "./helpers/displayTools";
@@ -66,12 +66,7 @@ describe("display: through a real tslab kernel (nbclient)", function () {
       writeKernelSpec(path.join(tmp, "kernels"), root);
       const input = path.join(tmp, "in.ipynb");
       const output = path.join(tmp, "out.ipynb");
-      const nb = {
-        nbformat: 4,
-        nbformat_minor: 5,
-        metadata: { kernelspec: { name: KERNEL_NAME, display_name: KERNEL_NAME, language: "typescript" } },
-        cells: CELLS.map((source, i) => ({ cell_type: "code", id: `c${i}`, metadata: {}, execution_count: null, outputs: [], source })),
-      };
+      const nb = codeNotebook(CELLS);
       fs.writeFileSync(input, JSON.stringify(nb));
       const run = spawnSync(SYSTEM_PYTHON, ["-c", RUNNER, input, output, KERNEL_NAME, root], {
         encoding: "utf8",

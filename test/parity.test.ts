@@ -40,6 +40,17 @@ function numberOrArray(t: tf.Tensor): NdArray {
   return { shape: [...t.shape], data: Float64Array.from(t.dataSync()) };
 }
 
+/** The residual patch both sides apply: batch 0's position 2 copied over its position 6. */
+function copyPosition2To6(act: tf.Tensor): tf.Tensor {
+  const rows = act.arraySync() as number[][][];
+  rows[0][6] = [...rows[0][2]];
+  return tf.tensor(rows);
+}
+const copyPosition2To6Reference: ReferenceHook = (act) => {
+  const D = act.shape[2];
+  act.data.copyWithin(6 * D, 2 * D, 3 * D);
+};
+
 interface Loaded {
   ck: WrittenCheckpoint;
   weights: Map<string, F64Tensor>;
@@ -136,18 +147,8 @@ for (const mode of KERNEL_MODES) describe(`parity: library vs naive float64 refe
 
     it("runWithHooks: patching one residual position matches the reference with the same hook", () => {
       // Layer 1's resid_pre at batch 0, position 6 takes the value at position 2.
-      const refHook: ReferenceHook = (act) => {
-        const D = act.shape[2];
-        act.data.copyWithin(6 * D, 2 * D, 3 * D);
-      };
-      const expected = naiveForward(main.weights, main.ck.config, TOKENS, { hooks: { "blocks.1.hook_resid_pre": refHook } });
-      const logits = model.runWithHooks(TOKENS, {
-        fwdHooks: [["blocks.1.hook_resid_pre", (act) => {
-          const rows = act.arraySync() as number[][][];
-          rows[0][6] = [...rows[0][2]];
-          return tf.tensor(rows);
-        }]],
-      }) as tf.Tensor3D;
+      const expected = naiveForward(main.weights, main.ck.config, TOKENS, { hooks: { "blocks.1.hook_resid_pre": copyPosition2To6Reference } });
+      const logits = model.runWithHooks(TOKENS, { fwdHooks: [["blocks.1.hook_resid_pre", copyPosition2To6]] }) as tf.Tensor3D;
       try {
         // The patch changes the prediction at position 6 (else the test would prove nothing).
         assert.ok(compareArrays(expected.logits.data, main.reference.logits.data).maxAbsDiff > 1e-2);
@@ -257,15 +258,9 @@ for (const mode of KERNEL_MODES) describe(`parity: library vs naive float64 refe
 
     it("runWithHooks: patching a residual position gives the reference's patched logits, centred", () => {
       const patched = naiveForward(main.weights, main.ck.config, TOKENS, {
-        hooks: { "blocks.1.hook_resid_pre": (act) => { act.data.copyWithin(6 * 32, 2 * 32, 3 * 32); } },
+        hooks: { "blocks.1.hook_resid_pre": copyPosition2To6Reference },
       });
-      const logits = model.runWithHooks(TOKENS, {
-        fwdHooks: [["blocks.1.hook_resid_pre", (act) => {
-          const rows = act.arraySync() as number[][][];
-          rows[0][6] = [...rows[0][2]];
-          return tf.tensor(rows);
-        }]],
-      }) as tf.Tensor3D;
+      const logits = model.runWithHooks(TOKENS, { fwdHooks: [["blocks.1.hook_resid_pre", copyPosition2To6]] }) as tf.Tensor3D;
       try {
         note("processed", "patched logits", expectClose("patched logits", logits, centerLastAxis(patched.logits)));
       } finally {

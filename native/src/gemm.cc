@@ -3,7 +3,7 @@
 // fused elementwise kernels (GPT-2's GELU, LayerNorm) on plain threads.
 //
 // sgemm(a, aOffset, b, bOffset, out, outOffset, batch, m, n, k, transA, transB,
-//       aBatchStride, bBatchStride, bias, biasOffset)
+//       aBatchStride, bBatchStride, bias, biasOffset)   (all 16 arguments; bias may be null)
 //   For each batch i: out[i] (m x n) = op(A[i]) (m x k) * op(B[i]) (k x n) (+ bias[n] per row).
 //   Offsets and strides are in float elements; a batch stride of 0 broadcasts that operand.
 //   All matrices are row-major and contiguous. bias may be null.
@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -59,14 +60,28 @@ bool GetBool(napi_env env, napi_value v) {
   return x;
 }
 
-napi_value Sgemm(napi_env env, napi_callback_info info) {
-  size_t argc = 16;
-  napi_value args[16];
+// Reads the call's arguments into args[0..needed); throws a TypeError naming fn when fewer came.
+bool GetArgs(napi_env env, napi_callback_info info, size_t needed, napi_value* args, const char* fn) {
+  size_t argc = needed;
   napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
-  if (argc < 14) {
-    napi_throw_type_error(env, nullptr, "sgemm: expected at least 14 arguments");
-    return nullptr;
+  if (argc < needed) {
+    const std::string message = std::string(fn) + ": expected " + std::to_string(needed) + " arguments";
+    napi_throw_type_error(env, nullptr, message.c_str());
+    return false;
   }
+  return true;
+}
+
+// Whether an optional argument was left out (null or undefined).
+bool IsAbsent(napi_env env, napi_value v) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  return t == napi_null || t == napi_undefined;
+}
+
+napi_value Sgemm(napi_env env, napi_callback_info info) {
+  napi_value args[16];
+  if (!GetArgs(env, info, 16, args, "sgemm")) return nullptr;
   const int64_t batch = GetInt(env, args[6]);
   const int64_t m = GetInt(env, args[7]);
   const int64_t n = GetInt(env, args[8]);
@@ -88,15 +103,9 @@ napi_value Sgemm(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, nullptr, "sgemm: an operand does not fit its buffer");
     return nullptr;
   }
-  if (argc >= 16) {
-    napi_valuetype t;
-    napi_typeof(env, args[14], &t);
-    if (t != napi_null && t != napi_undefined) {
-      if (!GetFloats(env, args[14], GetInt(env, args[15]), n, &bias)) {
-        napi_throw_range_error(env, nullptr, "sgemm: bias does not fit its buffer");
-        return nullptr;
-      }
-    }
+  if (!IsAbsent(env, args[14]) && !GetFloats(env, args[14], GetInt(env, args[15]), n, &bias)) {
+    napi_throw_range_error(env, nullptr, "sgemm: bias does not fit its buffer");
+    return nullptr;
   }
   const int lda = trans_a ? static_cast<int>(m) : static_cast<int>(k);
   const int ldb = trans_b ? static_cast<int>(k) : static_cast<int>(n);
@@ -139,13 +148,8 @@ void ParallelFor(int64_t n, int64_t min_per_thread, F body) {
 
 // geluNew(x, xOffset, out, outOffset, n): GPT-2's tanh GELU, 0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x^3))).
 napi_value GeluNew(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
   napi_value args[5];
-  napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
-  if (argc < 5) {
-    napi_throw_type_error(env, nullptr, "geluNew: expected 5 arguments");
-    return nullptr;
-  }
+  if (!GetArgs(env, info, 5, args, "geluNew")) return nullptr;
   const int64_t n = GetInt(env, args[4]);
   float *x, *out;
   if (!GetFloats(env, args[0], GetInt(env, args[1]), n, &x) || !GetFloats(env, args[2], GetInt(env, args[3]), n, &out)) {
@@ -167,22 +171,14 @@ napi_value GeluNew(napi_env env, napi_callback_info info) {
 // per row: centred = x - mean(x); scale = sqrt(mean(centred^2) + eps); normalized = centred / scale
 // (then * w + b when given). Accumulates in double, as the row sums are long.
 napi_value LayerNorm(napi_env env, napi_callback_info info) {
-  size_t argc = 13;
   napi_value args[13];
-  napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
-  if (argc < 13) {
-    napi_throw_type_error(env, nullptr, "layerNorm: expected 13 arguments");
-    return nullptr;
-  }
+  if (!GetArgs(env, info, 13, args, "layerNorm")) return nullptr;
   const int64_t rows = GetInt(env, args[2]);
   const int64_t d = GetInt(env, args[3]);
   double eps = 0;
   napi_get_value_double(env, args[4], &eps);
   float *x, *scale, *norm, *w = nullptr, *b = nullptr;
-  napi_valuetype tw, tb;
-  napi_typeof(env, args[5], &tw);
-  napi_typeof(env, args[7], &tb);
-  const bool affine = tw != napi_null && tw != napi_undefined && tb != napi_null && tb != napi_undefined;
+  const bool affine = !IsAbsent(env, args[5]) && !IsAbsent(env, args[7]);
   if (!GetFloats(env, args[0], GetInt(env, args[1]), rows * d, &x) ||
       !GetFloats(env, args[9], GetInt(env, args[10]), rows, &scale) ||
       !GetFloats(env, args[11], GetInt(env, args[12]), rows * d, &norm) ||
@@ -217,13 +213,8 @@ napi_value LayerNorm(napi_env env, napi_callback_info info) {
 
 // centerRows(x, xOff, rows, n, out, outOff): out[r] = x[r] - mean(x[r]) for each row of n values.
 napi_value CenterRows(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
   napi_value args[6];
-  napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
-  if (argc < 6) {
-    napi_throw_type_error(env, nullptr, "centerRows: expected 6 arguments");
-    return nullptr;
-  }
+  if (!GetArgs(env, info, 6, args, "centerRows")) return nullptr;
   const int64_t rows = GetInt(env, args[2]);
   const int64_t n = GetInt(env, args[3]);
   float *x, *out;
@@ -248,21 +239,14 @@ napi_value CenterRows(napi_env env, napi_callback_info info) {
 // for each group of a [groups, rows, cols] tensor: y[r][c] = scale[r] * w[r][c], then (if center)
 // each column c minus its mean over r. Folding a LayerNorm's weight into the matrix that reads it.
 napi_value ScaleCenterColumns(napi_env env, napi_callback_info info) {
-  size_t argc = 10;
   napi_value args[10];
-  napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
-  if (argc < 10) {
-    napi_throw_type_error(env, nullptr, "scaleCenterColumns: expected 10 arguments");
-    return nullptr;
-  }
+  if (!GetArgs(env, info, 10, args, "scaleCenterColumns")) return nullptr;
   const int64_t groups = GetInt(env, args[2]), rows = GetInt(env, args[3]), cols = GetInt(env, args[4]);
   const bool center = GetBool(env, args[7]);
-  napi_valuetype ts;
-  napi_typeof(env, args[5], &ts);
   float *w, *out, *scale = nullptr;
   if (!GetFloats(env, args[0], GetInt(env, args[1]), groups * rows * cols, &w) ||
       !GetFloats(env, args[8], GetInt(env, args[9]), groups * rows * cols, &out) ||
-      (ts != napi_null && ts != napi_undefined && !GetFloats(env, args[5], GetInt(env, args[6]), rows, &scale))) {
+      (!IsAbsent(env, args[5]) && !GetFloats(env, args[5], GetInt(env, args[6]), rows, &scale))) {
     napi_throw_range_error(env, nullptr, "scaleCenterColumns: an operand does not fit its buffer");
     return nullptr;
   }
@@ -299,19 +283,12 @@ napi_value ScaleCenterColumns(napi_env env, napi_callback_info info) {
 // -Infinity where the key comes after the query, pattern = softmax(scores) over keys. The product is
 // written straight into the scores (or, when scores is null, the pattern) buffer: no raw buffer.
 napi_value CausalAttention(napi_env env, napi_callback_info info) {
-  size_t argc = 12;
   napi_value args[12];
-  napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
-  if (argc < 12) {
-    napi_throw_type_error(env, nullptr, "causalAttention: expected 12 arguments");
-    return nullptr;
-  }
+  if (!GetArgs(env, info, 12, args, "causalAttention")) return nullptr;
   const int64_t matrices = GetInt(env, args[4]), pos = GetInt(env, args[5]), d_head = GetInt(env, args[6]);
   double divisor = 1;
   napi_get_value_double(env, args[7], &divisor);
-  napi_valuetype ts;
-  napi_typeof(env, args[8], &ts);
-  const bool want_scores = ts != napi_null && ts != napi_undefined;
+  const bool want_scores = !IsAbsent(env, args[8]);
   const int64_t qk = matrices * pos * d_head, pp = matrices * pos * pos;
   float *q, *k, *pattern, *scores = nullptr;
   if (!GetFloats(env, args[0], GetInt(env, args[1]), qk, &q) || !GetFloats(env, args[2], GetInt(env, args[3]), qk, &k) ||
@@ -380,12 +357,11 @@ std::vector<int64_t> Strides(const std::vector<int64_t>& shape) {
 // A 2-D swap is done in cache-sized tiles; a permutation that keeps the last axis copies whole rows.
 // Returns false for what it does not handle (the caller then uses tfjs's kernel).
 napi_value Transpose(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
   napi_value args[6];
-  napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
+  if (!GetArgs(env, info, 6, args, "transpose")) return nullptr;
   napi_value result;
   std::vector<int64_t> shape, perm;
-  if (argc < 6 || !GetDims(env, args[2], &shape) || !GetDims(env, args[3], &perm) || perm.size() != shape.size()) {
+  if (!GetDims(env, args[2], &shape) || !GetDims(env, args[3], &perm) || perm.size() != shape.size()) {
     napi_get_boolean(env, false, &result);
     return result;
   }
@@ -435,12 +411,11 @@ napi_value Transpose(napi_env env, napi_callback_info info) {
 // slice(src, srcOff, shape, begin, size, dst, dstOff): a box of `size` starting at `begin`, copied
 // as runs along the last axis.
 napi_value Slice(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
   napi_value args[7];
-  napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
+  if (!GetArgs(env, info, 7, args, "slice")) return nullptr;
   napi_value result;
   std::vector<int64_t> shape, begin, size;
-  if (argc < 7 || !GetDims(env, args[2], &shape) || !GetDims(env, args[3], &begin) || !GetDims(env, args[4], &size) ||
+  if (!GetDims(env, args[2], &shape) || !GetDims(env, args[3], &begin) || !GetDims(env, args[4], &size) ||
       begin.size() != shape.size() || size.size() != shape.size() || shape.empty()) {
     napi_get_boolean(env, false, &result);
     return result;

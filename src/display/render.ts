@@ -75,12 +75,8 @@ export function compileVegaLite(spec: VegaLiteSpec): CompiledSpec {
   return { vega: compiled.spec as Record<string, unknown>, warnings: logger.warnings };
 }
 
-/**
- * Renders a Vega-Lite spec to a standalone SVG document string, as the classic Notebook, GitHub and
- * nbconvert will show it (the chart's initial state; interaction needs the Vega-Lite MIME type).
- * Throws with vega's message if the view logs an error while rendering.
- */
-export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
+/** A vega View of the compiled spec with no renderer, logging into a collector (and the vega module); the caller finalizes it. */
+function headlessView(spec: VegaLiteSpec) {
   const { vega: vegaSpec } = compileVegaLite(spec);
   const logger = new CollectingLogger();
   const v = vega();
@@ -90,6 +86,16 @@ export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
     // Specs from this package carry their data inline; refuse anything that would reach a network.
     loader: refusingLoader() as never,
   });
+  return { view, logger, v };
+}
+
+/**
+ * Renders a Vega-Lite spec to a standalone SVG document string, as the classic Notebook, GitHub and
+ * nbconvert will show it (the chart's initial state; interaction needs the Vega-Lite MIME type).
+ * Throws with vega's message if the view logs an error while rendering.
+ */
+export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
+  const { view, logger } = headlessView(spec);
   try {
     const svg = await view.toSVG();
     if (logger.errors.length > 0) {
@@ -123,14 +129,7 @@ interface ViewInternals {
  * with `view.toSVG()`.
  */
 export function renderSvgSync(spec: VegaLiteSpec): string {
-  const { vega: vegaSpec } = compileVegaLite(spec);
-  const logger = new CollectingLogger();
-  const v = vega();
-  const view = new v.View(v.parse(vegaSpec as never), {
-    renderer: "none",
-    logger: logger as never,
-    loader: refusingLoader() as never,
-  });
+  const { view, logger, v } = headlessView(spec);
   try {
     view.run();
     const internals = view as unknown as ViewInternals;
