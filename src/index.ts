@@ -13,6 +13,8 @@ export { HookPoint } from "./hooks/hookPoint";
 export type { HookFn, HookContext } from "./hooks/hookPoint";
 export * as utils from "./utils";
 export * from "./tensorUtils";
+// Tensors and Python compatibility: numpy/torch indexing and edits, reductions, Python's random and format().
+export * from "./tensor";
 // Charts: the notebook-facing names at the root, everything else (spec builders, rendering, MIME
 // constants) under `charts`.
 export { display, plt, attentionPatterns, cv, chart, Chart, toHtmlPage, saveHtml, notebookToHtml } from "./display";
