@@ -15,6 +15,7 @@ export * as utils from "./utils";
 export * from "./tensorUtils";
 // Tensors and Python compatibility: numpy/torch indexing and edits, reductions, Python's random and format().
 export * from "./tensor";
+export * from "./python";
 // Charts: the notebook-facing names at the root, everything else (spec builders, rendering, MIME
 // constants) under `charts`.
 export { display, plt, attentionPatterns, cv, chart, Chart, toHtmlPage, saveHtml, notebookToHtml } from "./display";

@@ -1,0 +1,3 @@
+/** Python compatibility: random.Random, format() and repr()/str() as CPython prints them. */
+export { pyRandom, PyRandom } from "./random";
+export type { Population } from "./random";
