@@ -1,4 +1,5 @@
 import * as assert from "assert";
+import { tf, initBackend } from "../src/backend";
 import { fmt, pyRepr, pyStr } from "../src/python";
 import table from "./fixtures/python/format.json";
 
@@ -18,6 +19,9 @@ function parse(v: string): number | string {
 }
 
 describe("fmt (Python's format spec)", () => {
+  before(async () => {
+    await initBackend();
+  });
   it(`matches CPython ${table.python} on all ${table.rows.length} stored (value, spec) pairs`, () => {
     const wrong = (table.rows as string[][])
       .map(([value, spec, expected]) => {
@@ -50,6 +54,18 @@ describe("fmt (Python's format spec)", () => {
     it(`fmt(${JSON.stringify(value)}, ${JSON.stringify(spec)}) = ${JSON.stringify(expected)}: ${why}`, () =>
       assert.strictEqual(fmt(value, spec), expected));
   }
+
+  it("formats a one-element tensor as torch formats a 0-d tensor, leaking nothing", () => {
+    const f = tf.scalar(3);
+    const i = tf.tensor1d([7], "int32");
+    const many = tf.ones([2]);
+    const before = tf.memory().numTensors;
+    // format(torch.tensor(3.0), "") is "3.0", format(torch.tensor(3.0), ".2f") "3.00", an int tensor "7"
+    assert.deepStrictEqual([fmt(f, ""), fmt(f, ".2f"), fmt(i, ""), fmt(i, "3")], ["3.0", "3.00", "7", "  7"]);
+    assert.throws(() => fmt(many, ".2f"), /only a one-element tensor.*shape \[2\]/);
+    assert.strictEqual(tf.memory().numTensors, before);
+    tf.dispose([f, i, many]);
+  });
 
   const errors: Array<[number | string, string, RegExp]> = [
     [1.5, "d", /format type "d" needs an integer, got 1\.5.*"\.0f"/],

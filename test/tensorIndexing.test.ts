@@ -98,6 +98,45 @@ describe("tensor indexing", () => {
     }
   });
 
+  describe("bool masks (numpy's t[mask])", () => {
+    // Expected values worked out by hand from x = 100*i + 10*j + k.
+    it("x[mask] with a mask of x's first two dimensions -> [count, 4], row-major order", () => {
+      const mask = tf.tensor2d([[true, false, true], [false, false, true]], undefined, "bool");
+      const r = counted(() => idx(x, mask), 1);
+      assert.deepStrictEqual(r.arraySync(), [nested[0][0], nested[0][2], nested[1][2]]);
+      tf.dispose([mask, r]);
+    });
+    it("sims[~eye] picks the off-diagonal entries of a square table", () => {
+      const sims = tf.tensor2d([[1, 2], [3, 4]]);
+      const offDiagonal = tf.tensor2d([[false, true], [true, false]], undefined, "bool");
+      const r = counted(() => idx(sims, offDiagonal), 1);
+      assert.deepStrictEqual(r.arraySync(), [2, 3]);
+      tf.dispose([sims, offDiagonal, r]);
+    });
+    it("setIdx(scores, [mask], -Infinity) is scores[mask] = -inf on a copy", () => {
+      const scores = tf.tensor2d([[1, 2], [3, 4]]);
+      const upper = tf.tensor2d([[false, true], [false, false]], undefined, "bool");
+      const r = counted(() => setIdx(scores, [upper], -Infinity), 1);
+      assert.deepStrictEqual(r.arraySync(), [[1, -Infinity], [3, 4]]);
+      assert.deepStrictEqual(scores.arraySync(), [[1, 2], [3, 4]]);
+      const rows = tf.tensor1d([false, true], "bool");
+      const s = counted(() => setIdx(scores, [rows], tf.scalar(9)), 2); // the result and the scalar
+      assert.deepStrictEqual(s.arraySync(), [[1, 2], [9, 9]]);
+      tf.dispose([scores, upper, r, rows, s]);
+    });
+    it("rejects a mask of the wrong shape or dtype, or mixed with other items, leaking nothing", () => {
+      const wrong = tf.tensor1d([true, false, true], "bool");
+      const ints = tf.tensor1d([0, 1], "int32");
+      counted(() => assert.throws(() => idx(x, wrong), /mask of shape \[3\] does not match .*\[2, 3, 4\]; it must have shape \[2\]/));
+      counted(() => assert.throws(() => idx(x, ints), /must be a bool mask, got dtype int32/));
+      counted(() => assert.throws(() => idx(x, 0, wrong), /bool mask given as the only item/));
+      const rows = tf.tensor1d([true, false], "bool");
+      const two = tf.ones([2]);
+      counted(() => assert.throws(() => setIdx(x, [rows], two), /one-element tensor, got shape \[2\]/));
+      tf.dispose([wrong, ints, rows, two]);
+    });
+  });
+
   describe("setIdx edits a copy as numpy assignment does", () => {
     const cases: Array<{ py: string; index: IndexItem[]; value: number | unknown[]; expected: unknown }> = [
       { py: "x[:, :, 1] = 0", index: [":", ":", 1], value: 0, expected: [[[0, 0, 2, 3], [10, 0, 12, 13], [20, 0, 22, 23]], [[100, 0, 102, 103], [110, 0, 112, 113], [120, 0, 122, 123]]] },

@@ -10,6 +10,7 @@
  * (`fmt(2.5, "")` is "2.5", `fmt(3, ".1f")` is "3.0"). Pass a float type when a whole float must
  * print as Python's float would (`format(3.0, "")` is "3.0": use `pyStr(3)`).
  */
+import { tf } from "../backend";
 import { exponentSuffix, fixedDigits, reprDigits, scientificDigits, significantDigits } from "./floatDigits";
 
 interface Spec {
@@ -118,12 +119,12 @@ function floatBody(x: number, spec: Spec): string {
   }
 }
 
-function formatNumber(value: number | bigint, spec: Spec): string {
+function formatNumber(value: number | bigint, spec: Spec, isFloat = false): string {
   const isFloatType = spec.type !== "" && "eEfFgG%".includes(spec.type);
   const isIntType = spec.type !== "" && "dxXob".includes(spec.type);
   const asInt =
     isIntType ||
-    (!isFloatType && (typeof value === "bigint" || (spec.precision === undefined && Number.isInteger(value))));
+    (!isFloatType && !isFloat && (typeof value === "bigint" || (spec.precision === undefined && Number.isInteger(value))));
   if (spec.type === "s" || spec.type === "c") {
     throw new Error(`fmt: format type "${spec.type}" is for strings here; numbers take d, f, e, g, % or none.`);
   }
@@ -179,15 +180,27 @@ function formatString(value: string, spec: Spec, original: string): string {
 
 /**
  * Python's `format(value, spec)` (what `f"{value:spec}"` prints); see the module comment for the
- * int/float rule. Booleans format as Python's True/False with an empty spec, as 1/0 otherwise.
+ * int/float rule. Booleans format as Python's True/False with an empty spec, as 1/0 otherwise. A
+ * one-element tensor formats its value, as a 0-d torch tensor does (`f"{avg_sim:.4f}"`); it is read,
+ * not disposed.
  * @example fmt(0.5, ".2f")      // "0.50"
  * @example fmt(-0.1234, "+.3f") // "-0.123"
  * @example fmt(0.25, ".1%")     // "25.0%"
  * @example fmt("cat", "15")     // "cat            " (strings align left)
  * @example fmt(1234567, ",")    // "1,234,567"
  */
-export function fmt(value: number | bigint | string | boolean, spec = ""): string {
+export function fmt(value: number | bigint | string | boolean | tf.Tensor, spec = ""): string {
   const parsed = parseSpec(spec);
+  if (value instanceof tf.Tensor) {
+    if (value.size !== 1) {
+      throw new Error(
+        `fmt: only a one-element tensor can be formatted (as a 0-d torch tensor), got shape [${value.shape.join(", ")}]. ` +
+          `Index it down to one element first, e.g. idx(t, 0, -1, id).`
+      );
+    }
+    // An int tensor formats as a Python int, a float tensor as a float even when whole ("3.0").
+    return formatNumber(value.dataSync()[0] as number, parsed, value.dtype === "float32");
+  }
   if (typeof value === "string") return formatString(value, parsed, spec);
   if (typeof value === "boolean") {
     return spec === "" ? (value ? "True" : "False") : formatNumber(value ? 1 : 0, parsed);

@@ -7,6 +7,7 @@
  */
 import { tf } from "../backend";
 import { parseIndex, type IndexItem } from "./indexSpec";
+import { maskRead } from "./mask";
 
 // ---- Result rank from the argument types -------------------------------------------------------
 // With the tensor's rank in its type (tf.Tensor2D, ...) and a literal index list, the result gets its
@@ -62,13 +63,15 @@ export type Indexed<T extends tf.Tensor, I extends readonly IndexItem[]> = numbe
 /**
  * `t[i0, i1, ...]` as numpy/torch read it: integers (negative from the end; drop the dimension),
  * `":"` and slice strings (`"a:b"`, `"a:"`, `":b"`, `"::s"`, `"-3:"`; keep it), arrays of ids
- * (gather; keep it), `null` (new axis). Missing trailing items are `":"`.
+ * (gather; keep it), `null` (new axis). Missing trailing items are `":"`. A bool tensor as the only
+ * item is numpy's `t[mask]`: [count of true entries, ...remaining dims].
  *
  * @example idx(model.W_U, ":", id)            // W_U[:, id]: [d_model, d_vocab] -> [d_model]
  * @example idx(model.W_U, ":", ids).transpose() // W_U[:, ids].T -> [ids.length, d_model]
  * @example idx(model.W_O, layer, head)         // W_O[layer][head]: -> [d_head, d_model]
  * @example idx(logits, 0, -1, id)              // logits[0, -1, id] -> scalar tensor
  * @example idx(x, null, ":", "::-1")           // x[None, :, ::-1]
+ * @example idx(sims, offDiagonal)              // sims[mask] with a bool mask of sims's shape -> [count]
  * @returns the selected values, shape as numpy would give (see `Indexed` for the static type); a new
  *   tensor owned by the caller, same dtype as `t`.
  * @throws for too many items, out-of-range integers or ids (naming the valid range and the shape),
@@ -76,6 +79,7 @@ export type Indexed<T extends tf.Tensor, I extends readonly IndexItem[]> = numbe
  */
 export function idx<T extends tf.Tensor, I extends IndexItem[]>(t: T, ...index: I): Indexed<T, I>;
 export function idx(t: tf.Tensor, ...index: IndexItem[]): tf.Tensor {
+  if (index.length === 1 && index[0] instanceof tf.Tensor) return maskRead(t, index[0], "idx");
   const { dims, resultShape } = parseIndex(t.shape, index, "idx");
   return tf.tidy(() => {
     // One slice covers every integer and contiguous range; id lists are gathered afterwards.

@@ -9,12 +9,15 @@
  *   count from the end, a negative step walks backwards); keeps the dimension;
  * - an array of integer ids: gathers those positions in that order (repeats allowed); keeps the
  *   dimension (`W_U[:, [3, 7]]` → `[d_model, 2]`);
- * - `null`: a new axis of size 1 (numpy's `None`), consuming no dimension.
+ * - `null`: a new axis of size 1 (numpy's `None`), consuming no dimension;
+ * - a bool tensor, as the only item: numpy's `t[mask]` (see ./mask.ts).
  * Fewer items than the rank means the remaining dimensions are taken whole (`":"`).
  */
 
+import type { tf } from "../backend";
+
 /** One item of an index: see the module comment. */
-export type IndexItem = number | string | readonly number[] | null;
+export type IndexItem = number | string | readonly number[] | null | tf.Tensor;
 
 /** What one input dimension contributes after parsing. */
 export type DimSelection =
@@ -42,7 +45,8 @@ function showItem(item: IndexItem): string {
   if (item === null) return "null";
   if (typeof item === "string") return JSON.stringify(item);
   if (typeof item === "number") return String(item);
-  return `[${item.join(", ")}]`;
+  if (Array.isArray(item)) return `[${item.join(", ")}]`;
+  return `<tensor ${describe((item as tf.Tensor).shape)}>`;
 }
 
 /** Resolves one integer position (negative from the end) or throws naming the valid range. */
@@ -98,6 +102,12 @@ export function parseIndex(shape: readonly number[], index: readonly IndexItem[]
     throw new Error(
       `${fn}: ${consuming} indices given for a tensor of rank ${shape.length} (shape ${describe(shape)}); ` +
         `index [${index.map(showItem).join(", ")}] has too many items.`
+    );
+  }
+  if (index.some((item) => typeof item === "object" && item !== null && !Array.isArray(item))) {
+    throw new Error(
+      `${fn}: a tensor in an index must be a bool mask given as the only item (numpy's t[mask]); ` +
+        `got it among ${index.length} items for a tensor of shape ${describe(shape)}. Index the rest first, then apply the mask.`
     );
   }
   const lists = index.filter((item) => Array.isArray(item)).length;

@@ -14,6 +14,7 @@
  */
 import { tf } from "../backend";
 import { parseIndex, type DimSelection, type IndexItem } from "./indexSpec";
+import { maskWrite } from "./mask";
 
 function describe(shape: readonly number[]): string {
   return `[${shape.join(", ")}]`;
@@ -41,7 +42,8 @@ function broadcasts(from: readonly number[], to: readonly number[]): boolean {
 /**
  * `t[index] = value` on a copy. `value` (a number, or a tensor that broadcasts to `idx(t, ...index)`'s
  * shape) is written into the selected region; every other element is `t`'s. With an id list that
- * repeats a position, the last occurrence's value is written, as numpy does.
+ * repeats a position, the last occurrence's value is written, as numpy does. A bool mask as the only
+ * item (`scores[mask] = -inf`) takes a number or a one-element tensor.
  * `act += v` has no helper: it is `tf.add(act, v)`.
  *
  * @example setIdx(act, [":", ":", head, ":"], 0)     // act[:, :, head, :] = 0 on [batch, pos, head_index, d_head]
@@ -54,6 +56,7 @@ function broadcasts(from: readonly number[], to: readonly number[]): boolean {
  */
 export function setIdx<T extends tf.Tensor>(t: T, index: readonly IndexItem[], value: tf.Tensor | number): T;
 export function setIdx(t: tf.Tensor, index: readonly IndexItem[], value: tf.Tensor | number): tf.Tensor {
+  if (index.length === 1 && index[0] instanceof tf.Tensor) return maskWrite(t, index[0], value, "setIdx");
   const { dims, resultShape, blockShape } = parseIndex(t.shape, index, "setIdx");
   if (value instanceof tf.Tensor && !broadcasts(value.shape, resultShape)) {
     throw new Error(
