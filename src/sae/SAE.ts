@@ -22,6 +22,8 @@ export interface SaeFromPretrainedOptions extends ResolveSaeOptions {
   saeId: string;
   /** Force a tfjs backend (as HookedTransformer.fromPretrained); default: the active or best one. */
   backend?: BackendName;
+  /** Alias of `backend` for readers of SAELens code (`device="cpu"` keeps the default), as on HookedTransformer. */
+  device?: string;
 }
 
 /** What SAELens's `sae, cfg_dict, sparsity = SAE.from_pretrained(...)` returns, as an object. */
@@ -58,7 +60,7 @@ export class SAE {
    */
   static async fromPretrained(options: SaeFromPretrainedOptions): Promise<SaeFromPretrainedResult> {
     const files = await resolvePretrainedSaeFiles(options.release, options.saeId, options);
-    await initBackend({ backend: options.backend });
+    await initBackend({ backend: options.backend ?? (options.device && options.device !== "cpu" ? options.device : undefined) });
     const loaded = loadSaeFiles(files);
     return { sae: new SAE(loaded.cfg, loaded.params), cfgDict: loaded.cfgDict, sparsity: loaded.sparsity };
   }
