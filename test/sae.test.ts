@@ -10,7 +10,7 @@ import * as path from "path";
 import { HookedTransformer, SAE, initBackend, tf } from "../src";
 import { saeConfigFromDict } from "../src/sae";
 import { writeTinyCheckpoint } from "./fixtures/checkpoint";
-import { GPT2_SMALL_RES_JB_IDS, SaeFixtureOptions, writeGpt2SmallResJbFixture, writeSaeFixture } from "./fixtures/sae";
+import { GPT2_SMALL_RES_JB_IDS, SaeFixtureOptions, saeCfgJson, writeGpt2SmallResJbFixture, writeSaeFixture } from "./fixtures/sae";
 import { LoopbackHub, LoopbackHubFile } from "./helpers/loopbackHub";
 import { compareArrays } from "./reference/compare";
 import { ReferenceSae, readReferenceSae, referenceDecode, referenceEncode } from "./reference/sae";
@@ -81,11 +81,8 @@ describe("SAE", function () {
   });
 
   describe("config (cfg.json of both SAELens generations)", () => {
-    const pre6 = writeSaeFixture(path.join(os.tmpdir(), "unused-pre6"), { generation: "pre6", dIn: 8, dSae: 16, hookName: "blocks.8.hook_resid_pre", sparsity: false }).cfg;
-    const v6 = writeSaeFixture(path.join(os.tmpdir(), "unused-v6"), { generation: "6", dIn: 8, dSae: 16, hookName: "blocks.3.hook_resid_post", sparsity: false }).cfg;
-    after(() => {
-      for (const d of ["unused-pre6", "unused-v6"]) fs.rmSync(path.join(os.tmpdir(), d), { recursive: true, force: true });
-    });
+    const pre6 = saeCfgJson({ generation: "pre6", dIn: 8, dSae: 16, hookName: "blocks.8.hook_resid_pre" });
+    const v6 = saeCfgJson({ generation: "6", dIn: 8, dSae: 16, hookName: "blocks.3.hook_resid_post" });
 
     const table: [string, Record<string, unknown>, Partial<Record<string, unknown>>][] = [
       ["pre-6.0 (hook_point, hook_point_layer; defaults)", pre6, { dIn: 8, dSae: 16, hookName: "blocks.8.hook_resid_pre", hookLayer: 8, applyBDecToInput: true, dtype: "torch.float32", saeLensVersion: null }],
@@ -343,6 +340,8 @@ describe("SAE", function () {
       ["d_sae in cfg.json disagrees with the weights", { cfgOverrides: { d_sae: 300 } }, [/"W_enc" has shape \[64, 256\]/, /d_sae 300/]],
       ["unsupported architecture", { generation: "6", cfgOverrides: { architecture: "topk" } }, [/unsupported architecture "topk"/, /field "architecture"/]],
       ["unsupported normalisation", { generation: "6", cfgOverrides: { normalize_activations: "expected_average_only_in" } }, [/field "normalize_activations"/]],
+      ["a JumpReLU threshold in a 'standard' file", { extraTensors: { threshold: { shape: [256], value: 0.1 } } }, [/tensors a standard SAE does not: threshold/]],
+      ["a scaling_factor that is not all ones", { extraTensors: { scaling_factor: { shape: [256], value: 2 } } }, [/"scaling_factor" that is not all ones/]],
     ];
     for (const [what, opts, patterns] of table) {
       it(what, async () => {
@@ -368,6 +367,15 @@ describe("SAE", function () {
       fs.renameSync(dir, path.join(root, "blocks.8.hook_resid_pre"));
       await assertFailsCleanly(() => SAE.fromPretrained({ release: "gpt2-small-res-jb", saeId: "blocks.8.hook_resid_pre", ...quiet }), /"sparsity" of shape \[256\]/, /shape \[128\]/);
     });
+  });
+
+  it("an all-ones scaling_factor (older saves) is dropped, as SAELens does", async () => {
+    const dir = path.join(root, "ones-scaling");
+    writeSaeFixture(dir, { extraTensors: { scaling_factor: { shape: [256], value: 1 } } });
+    const before = tf.memory().numTensors;
+    const sae = await SAE.fromDir(dir);
+    assert.equal(tf.memory().numTensors, before + 4);
+    sae.dispose();
   });
 
   it("dispose frees the four weights; twice is harmless", async () => {
