@@ -341,6 +341,8 @@ describe("SAE", function () {
       ["unsupported architecture", { generation: "6", cfgOverrides: { architecture: "topk" } }, [/unsupported architecture "topk"/, /field "architecture"/]],
       ["unsupported normalisation", { generation: "6", cfgOverrides: { normalize_activations: "expected_average_only_in" } }, [/field "normalize_activations"/]],
       ["a JumpReLU threshold in a 'standard' file", { extraTensors: { threshold: { shape: [256], value: 0.1 } } }, [/tensors a standard SAE does not: threshold/]],
+      ["a NaN in W_dec", { nanAt: { tensor: "W_dec", index: 64 * 3 + 5 } }, [/"W_dec" in .* holds NaN at \[3, 5\]/]],
+      ["a NaN in b_enc (BF16 file)", { dtype: "BF16", nanAt: { tensor: "b_enc", index: 7 } }, [/"b_enc" in .* holds NaN at \[7\]/]],
       ["a scaling_factor that is not all ones", { extraTensors: { scaling_factor: { shape: [256], value: 2 } } }, [/"scaling_factor" that is not all ones/]],
     ];
     for (const [what, opts, patterns] of table) {

@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { tf } from "../backend";
 import { DownloadProgressCallback, downloadHubFile, stderrProgressBar } from "../weights/hub";
+import { checkFinite } from "../weights/checkFinite";
 import { shapeString } from "../weights/hostTensor";
 import { downloadOptionalHubFile } from "../weights/hubOptionalFile";
 import { SafetensorsFile, checkWeightDtypes, openSafetensors, readF32Into, readTensor } from "../weights/safetensors";
@@ -154,20 +155,30 @@ function checkWeights(file: SafetensorsFile, cfg: SAEConfig, cfgPath: string): v
   checkWeightDtypes(file, [...file.entries.keys()]);
 }
 
-/** Reads one tensor onto the backend: F32 straight into its memory, F16/BF16 widened on the host first. */
-function upload(file: SafetensorsFile, fd: number, name: string): tf.Tensor {
+/**
+ * Reads one tensor onto the backend: F32 straight into its memory, F16/BF16 widened on the host first.
+ * With `finite`, a NaN or infinite value is an error naming the tensor and position (as for the model).
+ */
+function upload(file: SafetensorsFile, fd: number, name: string, finite: boolean): tf.Tensor {
   const entry = file.entries.get(name)!;
-  if (entry.dtype === "F32") return uploadFloat32(entry.shape, (bytes) => readF32Into(file, fd, name, bytes));
+  const check = (bytes: Uint8Array) => finite && checkFinite(bytes, name, entry.shape, file.path);
+  if (entry.dtype === "F32") {
+    return uploadFloat32(entry.shape, (bytes) => {
+      readF32Into(file, fd, name, bytes);
+      check(bytes);
+    });
+  }
   const host = readTensor(file, fd, name);
+  check(new Uint8Array(host.data.buffer, host.data.byteOffset, host.data.byteLength));
   return tf.tensor(host.data, host.shape, "float32");
 }
 
 /** Reads every tensor of `names` from `file`, all or nothing (on failure none stays allocated). */
-function uploadAll(file: SafetensorsFile, names: readonly string[]): Map<string, tf.Tensor> {
+function uploadAll(file: SafetensorsFile, names: readonly string[], finite: boolean): Map<string, tf.Tensor> {
   const out = new Map<string, tf.Tensor>();
   const fd = fs.openSync(file.path, "r");
   try {
-    for (const n of names) out.set(n, upload(file, fd, n));
+    for (const n of names) out.set(n, upload(file, fd, n, finite));
     return out;
   } catch (err) {
     for (const t of out.values()) t.dispose();
@@ -203,11 +214,12 @@ export function loadSaeFiles(files: SaeFiles): LoadedSaeFiles {
     checkWeightDtypes(sparsityFile, ["sparsity"]);
   }
   const names = ["W_enc", "b_enc", "W_dec", "b_dec", ...(weights.entries.has("scaling_factor") ? ["scaling_factor"] : [])];
-  const tensors = uploadAll(weights, names);
+  const tensors = uploadAll(weights, names, true);
   let sparsity: tf.Tensor1D | null = null;
   try {
     checkScalingFactor(tensors, weights.path);
-    if (sparsityFile) sparsity = uploadAll(sparsityFile, ["sparsity"]).get("sparsity") as tf.Tensor1D;
+    // Not checked for finiteness: a log10 frequency of a dead feature may be -Infinity.
+    if (sparsityFile) sparsity = uploadAll(sparsityFile, ["sparsity"], false).get("sparsity") as tf.Tensor1D;
   } catch (err) {
     for (const t of tensors.values()) t.dispose();
     throw err;
