@@ -64,6 +64,11 @@ export interface DownloadHubFileOptions {
   totalRetries?: number;
   /** Cross-process lock: a lock file untouched this long belongs to a dead downloader (default 30 s). */
   staleLockMs?: number;
+  /**
+   * How errors end "To work without the hub, …": what the caller's local fallback is (default: the
+   * model's, MODEL_OVERRIDE_DIR). The SAE loader names SAE_OVERRIDE_DIR here.
+   */
+  localDirHint?: string;
 }
 
 /** What went wrong, for callers that react differently (e.g. fall back to a local directory on "network"). */
@@ -80,19 +85,25 @@ export type HubErrorCode =
 
 export class HubDownloadError extends Error {
   override readonly name = "HubDownloadError";
+  /** The hub's X-Error-Code (e.g. "EntryNotFound", "RepoNotFound"), when it sent one. */
+  readonly hubErrorCode?: string;
+  /** The X-Repo-Commit of an error answer (the hub sends it with EntryNotFound). */
+  readonly commit?: string;
   constructor(
     message: string,
     readonly code: HubErrorCode,
     readonly url?: string,
     readonly status?: number,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; hubErrorCode?: string; commit?: string },
   ) {
     super(message, options);
+    this.hubErrorCode = options?.hubErrorCode;
+    this.commit = options?.commit;
   }
 }
 
-/** Completes "To work without the hub, " / "or ". */
-const LOCAL_DIR_HINT =
+/** Completes "To work without the hub, " / "or " (the default of the localDirHint option). */
+const MODEL_LOCAL_DIR_HINT =
   "set MODEL_OVERRIDE_DIR to a local directory holding config.json and model.safetensors " +
   "(or pass that directory instead of the model name).";
 
@@ -129,7 +140,7 @@ export async function downloadHubFile(repoId: string, filename: string, options:
     throw new HubDownloadError(
       `${repoId}/${filename} (revision ${revision}) is not in the cache ${cacheDir} and network access is off ` +
         `(${options.localFilesOnly ? "localFilesOnly" : "HF_HUB_OFFLINE is set"}), so ${url} was not requested. ` +
-        `Download it once with network access, or ${LOCAL_DIR_HINT}`,
+        `Download it once with network access, or ${options.localDirHint ?? MODEL_LOCAL_DIR_HINT}`,
       "offline",
       url,
     );
@@ -198,6 +209,7 @@ interface Context {
   totalRetries: number;
   retryDelayMs: number;
   timeoutMs: number;
+  localDirHint: string;
   emit: (event: DownloadProgressEvent) => void;
 }
 
@@ -220,6 +232,7 @@ function makeContext(
     totalRetries: options.totalRetries ?? 4 * (options.retries ?? 5),
     retryDelayMs: options.retryDelayMs ?? 1000,
     timeoutMs: options.timeoutMs ?? defaultTimeoutMs(),
+    localDirHint: options.localDirHint ?? MODEL_LOCAL_DIR_HINT,
     emit,
   };
 }
@@ -286,7 +299,7 @@ async function fetchMetadata(ctx: Context): Promise<HubFileMetadata> {
       if (hop >= MAX_HUB_REDIRECTS) {
         throw new HubDownloadError(
           `${ctx.url} redirected more than ${MAX_HUB_REDIRECTS} times (last to ${displayUrl(new URL(location, target).toString())}): ` +
-            `a redirect loop. A proxy or a wrong HF_ENDPOINT is the usual cause; check HF_ENDPOINT, or ${LOCAL_DIR_HINT}`,
+            `a redirect loop. A proxy or a wrong HF_ENDPOINT is the usual cause; check HF_ENDPOINT, or ${ctx.localDirHint}`,
           "http",
           target,
           res.status,
@@ -307,7 +320,7 @@ async function fetchMetadata(ctx: Context): Promise<HubFileMetadata> {
     throw new HubDownloadError(
       `${displayUrl(target)} answered without ${commit === undefined ? "an X-Repo-Commit" : "an ETag"} header, which the Hugging Face ` +
         `hub always sends: the endpoint (HF_ENDPOINT or the endpoint option) does not look like a hub. ` +
-        `To work without the hub, ${LOCAL_DIR_HINT}`,
+        `To work without the hub, ${ctx.localDirHint}`,
       "protocol",
       target,
       res.status,
@@ -409,7 +422,7 @@ async function downloadBlob(blob: string, meta: HubFileMetadata, ctx: Context): 
         `Downloading ${displayUrl(meta.location)} was interrupted ${retriesInAll > ctx.totalRetries ? `${retriesInAll} times in all` : failures === 1 ? "once" : `${failures} times in a row`} ` +
           `(last: ${describeError(reason)}). ` +
           `${kept} of ${meta.size ?? "?"} bytes are kept in ${incomplete}; call again to resume from there, ` +
-          `or ${LOCAL_DIR_HINT}`,
+          `or ${ctx.localDirHint}`,
         "network",
         meta.location,
         undefined,
@@ -564,7 +577,7 @@ async function timedFetch(ctx: Context, target: string, init: RequestInit, contr
     if (/redirect count exceeded/i.test(describeError(err))) {
       throw new HubDownloadError(
         `${displayUrl(target)} redirected too many times (a redirect loop) while downloading ${ctx.repoId}/${ctx.filename}. ` +
-          `A proxy or a wrong HF_ENDPOINT is the usual cause; check HF_ENDPOINT, or ${LOCAL_DIR_HINT}`,
+          `A proxy or a wrong HF_ENDPOINT is the usual cause; check HF_ENDPOINT, or ${ctx.localDirHint}`,
         "http",
         target,
       );
@@ -597,7 +610,7 @@ async function withRetries<T>(ctx: Context, what: string, retries: number, attem
         throw new HubDownloadError(
           `${err.message} ${failures} times while getting ${ctx.repoId}/${ctx.filename} (${what}): ` +
             `${err.status === 429 ? "the hub is rate-limiting requests" : "the server has a problem"}; try again in a few minutes. ` +
-            `To work without the hub, ${LOCAL_DIR_HINT}`,
+            `To work without the hub, ${ctx.localDirHint}`,
           "http",
           ctx.url,
           err.status,
@@ -607,7 +620,7 @@ async function withRetries<T>(ctx: Context, what: string, retries: number, attem
       if (failures > retries || (code !== undefined && UNREACHABLE_CODES.has(code))) {
         throw new HubDownloadError(
           `Could not get ${ctx.repoId}/${ctx.filename} from the Hugging Face hub (${what}): ${describeError(err)}. ` +
-            `Check the network connection (or HF_ENDPOINT). To work without the hub, ${LOCAL_DIR_HINT}`,
+            `Check the network connection (or HF_ENDPOINT). To work without the hub, ${ctx.localDirHint}`,
           "network",
           ctx.url,
           undefined,
@@ -657,7 +670,10 @@ function httpError(ctx: Context, res: Response, target: string): HubDownloadErro
         : hubCode === "RepoNotFound"
           ? `the repo ${ctx.repoId} does not exist: check the repo id (e.g. "openai-community/gpt2").`
           : `${ctx.filename} was not found in ${ctx.repoId} at revision "${ctx.revision}": check the repo id and the file name.`;
-    return new HubDownloadError(`${said}: ${what}`, "not-found", target, res.status);
+    return new HubDownloadError(`${said}: ${what}`, "not-found", target, res.status, {
+      hubErrorCode: hubCode || undefined,
+      commit: res.headers.get("x-repo-commit") ?? undefined,
+    });
   }
   return new HubDownloadError(`${said} while downloading ${ctx.repoId}/${ctx.filename}.`, "http", target, res.status);
 }
