@@ -5,7 +5,7 @@
 export { tf, initBackend, backendInfo } from "./backend";
 export type { BackendInfo, BackendName } from "./backend";
 export { HookedTransformer } from "./model/HookedTransformer";
-export type { FromPretrainedOptions, ForwardOptions, RunWithCacheOptions, FwdHook } from "./model/HookedTransformer";
+export type { FromPretrainedOptions, ForwardOptions, RunWithCacheOptions, RunWithHooksOptions, FwdHook, HooksOptions } from "./model/HookedTransformer";
 export type { HookedTransformerConfig } from "./model/config";
 export type { TokensInput } from "./model/tokens";
 export { ActivationCache } from "./hooks/activationCache";
@@ -20,3 +20,6 @@ export * from "./python";
 // constants) under `charts`.
 export { display, plt, attentionPatterns, cv, chart, Chart, toHtmlPage, saveHtml, notebookToHtml } from "./display";
 export * as charts from "./display";
+// Sparse autoencoders (SAELens names): SAE.fromPretrained / fromDir, encode / decode / forward.
+export { SAE, SAE_OVERRIDE_ENV_VAR, PRETRAINED_SAE_RELEASES } from "./sae";
+export type { SAEConfig, SaeFromPretrainedOptions, SaeFromPretrainedResult, SaeTargetModel, PretrainedSaeRelease, PretrainedSaeEntry } from "./sae";
