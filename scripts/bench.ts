@@ -1,17 +1,20 @@
 /**
  * `npm run bench`: speed and memory of HookedTransformer against TransformerLens 2.12 (issue 5).
  *
- *   npm run bench [-- --backends wasm,cpu] [--quick] [--full-cpu] [--reps N]
+ *   npm run bench [-- --backends wasm,cpu] [--quick] [--full-cpu] [--reps N] [--tl-timings FILE]
  *
  *   --backends LIST  which of tensorflow, wasm, cpu to run (default: every one this machine has)
  *   --quick          2 timed runs per pass instead of 5 (for iterating; not for reported figures)
  *   --full-cpu       run the 1024-token passes on the cpu backend even when its 128-token pass
  *                    shows they would take minutes each (by default they are then skipped)
  *   --reps N         timed runs per pass (after one warm-up)
+ *   --tl-timings F   divide by TransformerLens figures measured on this machine (JSON; format in
+ *                    scripts/bench/tlFigures.ts) instead of the built-in ones
  *
  * Generates once a GPT-2-small-shaped random checkpoint into .cache/bench/gpt2-small-random/, then
- * benchmarks each backend in its own fresh Node process (scripts/bench/worker.ts): load time and peak
- * RSS then belong to that backend alone. Prints a Markdown table per backend (ours, TransformerLens's
+ * benchmarks each backend in fresh Node processes (scripts/bench/worker.ts): one per kind of load
+ * (no processed cache; first load, which writes .cache/bench/processed-<backend>/; from that cache),
+ * the last then running the passes, so load time and peak RSS belong to that backend alone. Prints a Markdown table per backend (ours, TransformerLens's
  * figure, ours/TL: at most 1.00 means at least as fast or as small) and writes everything as JSON to
  * .cache/bench/results-<timestamp>.json. Timings are medians; these machines are noisy, so compare
  * figures from one run.
@@ -27,12 +30,12 @@ import {
   BackendPlan,
   FILTERED_HOOK,
   MEASUREMENTS,
+  LoadMode,
   PlanFlags,
-  TRANSFORMER_LENS,
-  TRANSFORMER_LENS_SOURCE,
   planFor,
 } from "./bench/plan";
 import { Cell, WorkerArgs, WorkerResult, forwardFlops } from "./bench/results";
+import { BUILT_IN, TlFigures, readTlTimings } from "./bench/tlFigures";
 
 /** TransformerLens's parameter count for GPT-2 small (W_U counted apart from W_E, biases included). */
 const EXPECTED_PARAMETERS = 163_049_041;
@@ -45,6 +48,7 @@ const benchRoot = path.join(projectRoot, ".cache", "bench");
 
 interface Flags extends PlanFlags {
   backends?: BackendName[];
+  tlTimings?: string;
 }
 
 /** os.loadavg()[0] before and after a worker: above the core count, other work shared the CPUs. */
@@ -57,7 +61,7 @@ type BackendOutcome =
   | ({ backend: BackendName; status: "ok"; plan: BackendPlan; wallS: number; result: WorkerResult } & Load)
   | { backend: BackendName; status: "unavailable" | "failed"; reason: string; plan?: BackendPlan; wallS?: number };
 
-const USAGE = "Usage: npm run bench [-- --backends tensorflow,wasm,cpu] [--quick] [--full-cpu] [--reps N]";
+const USAGE = "Usage: npm run bench [-- --backends tensorflow,wasm,cpu] [--quick] [--full-cpu] [--reps N] [--tl-timings FILE]";
 
 function parseArgs(argv: string[]): Flags {
   const flags: Flags = { quick: false, fullCpu: false };
@@ -80,6 +84,8 @@ function parseArgs(argv: string[]): Flags {
       const n = Number(value());
       if (!Number.isInteger(n) || n < 1) throw new Error(`--reps must be a whole number ≥ 1.`);
       flags.reps = n;
+    } else if (name === "--tl-timings") {
+      flags.tlTimings = value();
     } else if (name === "--help" || name === "-h") {
       console.log(USAGE);
       process.exit(0);
@@ -101,9 +107,10 @@ function nativeMissing(): string | undefined {
   return "@tensorflow/tfjs-node-gpu is not installed; its install downloads a native TensorFlow binary";
 }
 
-function runWorker(backend: BackendName, plan: BackendPlan, checkpointDir: string, stamp: string): Promise<BackendOutcome> {
-  const outFile = path.join(benchRoot, `worker-${stamp}-${backend}.json`);
-  const args: WorkerArgs = { backend, checkpointDir, outFile, plan, seed: TOKEN_SEED };
+function runWorker(backend: BackendName, plan: BackendPlan, checkpointDir: string, stamp: string, load: LoadMode): Promise<BackendOutcome> {
+  const outFile = path.join(benchRoot, `worker-${stamp}-${backend}-${load}.json`);
+  const processedCacheDir = path.join(benchRoot, `processed-${backend}`);
+  const args: WorkerArgs = { backend, checkpointDir, outFile, plan, seed: TOKEN_SEED, load, processedCacheDir };
   const script = path.join(__dirname, "bench", "worker.js");
   const t0 = performance.now();
   const loadBefore = os.loadavg()[0];
@@ -141,7 +148,7 @@ function markdownTable(header: string[], rows: string[][]): string {
   return [line(header), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...rows.map(line)].join("\n");
 }
 
-function backendTable(outcome: Extract<BackendOutcome, { status: "ok" }>): string {
+function backendTable(outcome: Extract<BackendOutcome, { status: "ok" }>, tl: TlFigures): string {
   const { result, plan } = outcome;
   const notes: string[] = [];
   const noteMark = (text: string): string => {
@@ -151,7 +158,7 @@ function backendTable(outcome: Extract<BackendOutcome, { status: "ok" }>): strin
   };
   const rows = MEASUREMENTS.map((spec) => {
     const cell: Cell = result.cells[spec.id] ?? { error: "not reported" };
-    const tl = TRANSFORMER_LENS[spec.id];
+    const tlValue = spec.tl ? tl.figures[spec.tl] : undefined;
     let label = spec.label;
     if (spec.pass && cell.samples && cell.samples.length !== plan.reps) {
       label += ` (${cell.samples.length} run${cell.samples.length > 1 ? "s" : ""}${cell.warmup ? "" : ", no warm-up"})`;
@@ -160,10 +167,10 @@ function backendTable(outcome: Extract<BackendOutcome, { status: "ok" }>): strin
     let ratio = "—";
     if (cell.value !== undefined) {
       ours = fmt(cell.value, spec.unit);
-      if (tl !== undefined && !spec.higherIsBetter) ratio = (cell.value / tl).toFixed(2);
+      if (tlValue !== undefined && !spec.higherIsBetter) ratio = (cell.value / tlValue).toFixed(2);
     } else if (cell.skipped) ours = `skipped ${noteMark(cell.skipped)}`;
     else ours = `error ${noteMark(cell.error ?? "unknown")}`;
-    return [label, ours, tl !== undefined ? fmt(tl, spec.unit) : "—", ratio];
+    return [label, ours, tlValue !== undefined ? fmt(tlValue, spec.unit) : "—", ratio];
   });
   const table = markdownTable(["Measurement (batch 1)", "ours", "TransformerLens 2.12", "ours/TL"], rows);
   return table + (notes.length ? "\n" + notes.map((n, i) => `(${i + 1}) ${n}`).join("\n") : "");
@@ -185,6 +192,23 @@ function derivedLines(result: WorkerResult): string[] {
   return lines;
 }
 
+/**
+ * The CPU as precisely as the OS says: os.cpus()'s model name (often only "AMD EPYC" in a VM) plus
+ * /proc/cpuinfo's family, model and stepping where there is one (AMD family 23 = Zen/Zen 2, 25 = Zen 3/4).
+ */
+function cpuDescription(): string {
+  const name = os.cpus()[0]?.model?.trim() || "unknown CPU";
+  try {
+    const info = fs.readFileSync("/proc/cpuinfo", "utf8");
+    const field = (f: string) => new RegExp(`^${f}\\s*:\\s*(.*)$`, "m").exec(info)?.[1]?.trim();
+    const [family, model, stepping] = [field("cpu family"), field("model"), field("stepping")];
+    if (family && model) return `${name} (family ${family}, model ${model}${stepping ? `, stepping ${stepping}` : ""})`;
+  } catch {
+    // not Linux
+  }
+  return name;
+}
+
 /** A 1-minute load average above the core count: another process competed for the CPUs. */
 function busy(load: number): boolean {
   return load > os.cpus().length + 0.5;
@@ -193,7 +217,7 @@ function busy(load: number): boolean {
 function machineLines(outcomes: BackendOutcome[]): string[] {
   const cpus = os.cpus();
   const lines = [
-    `Machine: ${cpus[0]?.model ?? "unknown CPU"}, ${cpus.length} cores (os.availableParallelism ${os.availableParallelism()}), ` +
+    `Machine: ${cpuDescription()}, ${cpus.length} cores (os.availableParallelism ${os.availableParallelism()}), ` +
       `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${os.platform()} ${os.release()}, Node ${process.version}`,
   ];
   for (const o of outcomes) {
@@ -231,6 +255,8 @@ async function main(): Promise<number> {
   const stamp = started.toISOString().replace(/[:.]/g, "-");
   const log = (line: string) => process.stderr.write(line + "\n");
 
+  const tl: TlFigures = flags.tlTimings ? readTlTimings(flags.tlTimings) : BUILT_IN;
+  if (tl.ignored.length) log(`--tl-timings: ignoring cases this benchmark does not measure: ${tl.ignored.join(", ")}`);
   const checkpoint = ensureBenchCheckpoint(benchRoot, log);
   const startLoad = os.loadavg()[0];
   if (busy(startLoad)) {
@@ -246,15 +272,25 @@ async function main(): Promise<number> {
       continue;
     }
     const plan = planFor(backend, flags);
-    log(`${backend}: benchmarking in a fresh process (${plan.warmup} warm-up + ${plan.reps} timed runs per pass) ...`);
-    const outcome = await runWorker(backend, plan, checkpoint.dir, stamp);
+    fs.rmSync(path.join(benchRoot, `processed-${backend}`), { recursive: true, force: true });
+    const loads: Partial<Record<string, Cell>> = {};
+    for (const load of ["process", "writeCache"] as const) {
+      log(`${backend}: load (${load === "process" ? "no processed cache" : "first load, writes the processed cache"}) in a fresh process ...`);
+      const o = await runWorker(backend, plan, checkpoint.dir, stamp, load);
+      const id = load === "process" ? "loadProcess" : "loadWriteCache";
+      loads[id] = o.status === "ok" ? o.result.cells[id] : { error: o.reason };
+    }
+    log(`${backend}: benchmarking in a fresh process, loading from the processed cache (${plan.warmup} warm-up + ${plan.reps} timed runs per pass) ...`);
+    const outcome = await runWorker(backend, plan, checkpoint.dir, stamp, "cached");
     if (outcome.status !== "ok") log(`${backend}: ${outcome.status}: ${outcome.reason}`);
+    else Object.assign(outcome.result.cells, loads);
     outcomes.push(outcome);
   }
 
   const out: string[] = [];
   out.push(`\nHookedTransformer benchmark: GPT-2-small-shaped random checkpoint (${(checkpoint.bytes / 1e6).toFixed(0)} MB F32), batch 1, random token ids, median of timed runs after a warm-up.`);
-  out.push(`TransformerLens figures: ${TRANSFORMER_LENS_SOURCE}. GB = 10^9 bytes (peak RSS, process.resourceUsage().maxRSS).`);
+  out.push(`Ratios divide by TransformerLens figures from ${tl.origin === "built in" ? "the built-in table (scripts/bench/tlFigures.ts; pass --tl-timings FILE for your machine's)" : tl.origin}: ${tl.source}.`);
+  out.push(`This machine: ${cpuDescription()}, ${os.cpus().length} cores. GB = 10^9 bytes (peak RSS, process.resourceUsage().maxRSS).`);
   out.push(`"1 hook" = namesFilter "${FILTERED_HOOK}". ours/TL ≤ 1.00: at least as fast (or as small) as TransformerLens.`);
   out.push(`A cell marked "(n runs)" stopped early: the timed runs of one pass stop after ${outcomes.find((o) => o.plan)?.plan?.passBudgetS ?? 60} s.`);
   for (const o of outcomes) {
@@ -265,7 +301,8 @@ async function main(): Promise<number> {
     }
     out.push(`### ${o.backend}: ${o.result.device}`);
     out.push("");
-    out.push(backendTable(o));
+    out.push(backendTable(o, tl));
+    if (o.result.cacheHit === false) out.push("(the load from the processed cache did not find the entry the first load wrote: it processed and wrote it again)");
     const derived = derivedLines(o.result);
     if (derived.length) out.push("", ...derived);
   }
@@ -277,7 +314,7 @@ async function main(): Promise<number> {
     startedAt: started.toISOString(),
     argv: process.argv.slice(2),
     machine: {
-      cpu: os.cpus()[0]?.model,
+      cpu: cpuDescription(),
       cores: os.cpus().length,
       availableParallelism: os.availableParallelism(),
       totalMemGiB: os.totalmem() / 2 ** 30,
@@ -285,7 +322,7 @@ async function main(): Promise<number> {
       node: process.version,
     },
     checkpoint,
-    transformerLens: { source: TRANSFORMER_LENS_SOURCE, figures: TRANSFORMER_LENS },
+    transformerLens: tl,
     expectedParameters: EXPECTED_PARAMETERS,
     backends: outcomes,
   };

@@ -26,6 +26,9 @@ export interface WorkerResult {
   numParameters: number;
   cfg: { nLayers: number; nHeads: number; dModel: number; dMlp: number; dVocab: number; nCtx: number };
   cells: Partial<Record<MeasurementId, Cell>>;
+  /** Load-only runs ("process", "writeCache") report their load cell and stop; these are then absent. */
+  /** For the "cached" run: whether the processed-cache entry was read as it was (false: it was rewritten). */
+  cacheHit?: boolean;
   /** tf.memory().numTensors after load and at the end: equal unless a pass leaked. */
   tensorsAfterLoad: number;
   tensorsAtEnd: number;
@@ -37,6 +40,10 @@ export interface WorkerArgs {
   checkpointDir: string;
   outFile: string;
   plan: import("./plan").BackendPlan;
+  /** Which load this process measures; only "cached" goes on to the passes. */
+  load: import("./plan").LoadMode;
+  /** The processed-weights cache folder the loads share. */
+  processedCacheDir: string;
   /** Seed of the random token ids. */
   seed: number;
 }

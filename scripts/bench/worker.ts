@@ -4,6 +4,10 @@
  *
  *   node --expose-gc dist/scripts/bench/worker.js '<WorkerArgs as JSON>'
  *
+ * The orchestrator runs it three times per backend, each a fresh process measuring one load: without
+ * the processed-weights cache ("process"), the first load that writes it ("writeCache"), then a load
+ * from it ("cached"), which alone goes on to the passes.
+ *
  * Order matters for the memory figures: load → peak RSS after load → runWithCache at 6, 128, 1024
  * tokens → peak RSS after runWithCache 1024 (TransformerLens's peak is measured at this point) →
  * forward 1024 → runWithCache 1024 with one hook → matmul ceiling → peak RSS at the end.
@@ -14,6 +18,7 @@
  * dispose logits and cache outside the clock. Progress goes to stderr; the result to `outFile`.
  */
 import * as fs from "fs";
+import * as path from "path";
 import type { HookedTransformer } from "../../src/model/HookedTransformer";
 import type { BackendName } from "../../src/backend";
 import { Rng } from "../../test/fixtures/checkpoint";
@@ -127,10 +132,23 @@ function wasmFlags(lib: Lib): Record<string, boolean | number | string> {
   return flags;
 }
 
+/** Names, sizes and mtimes of the files in the processed cache folder ("" when it has none). */
+function cacheStamp(dir: string): string {
+  if (!fs.existsSync(dir)) return "";
+  return fs
+    .readdirSync(dir)
+    .sort()
+    .map((f) => {
+      const st = fs.statSync(path.join(dir, f));
+      return `${f}:${st.size}:${st.mtimeMs}`;
+    })
+    .join(",");
+}
+
 async function main(): Promise<void> {
   const args = JSON.parse(process.argv[2] ?? "null") as WorkerArgs | null;
-  if (!args || !args.backend || !args.checkpointDir || !args.outFile) {
-    throw new Error("bench worker: expected one JSON argument {backend, checkpointDir, outFile, plan, seed}; run `npm run bench` instead.");
+  if (!args || !args.backend || !args.checkpointDir || !args.outFile || !args.load || !args.processedCacheDir) {
+    throw new Error("bench worker: expected one JSON argument {backend, checkpointDir, outFile, plan, seed, load, processedCacheDir}; run `npm run bench` instead.");
   }
   const { backend, plan } = args;
   const cells: Partial<Record<MeasurementId, Cell>> = {};
@@ -140,15 +158,38 @@ async function main(): Promise<void> {
   const importS = (performance.now() - t0) / 1000;
   log(backend, `import: ${importS.toFixed(2)} s`);
 
+  const loadId = ({ process: "loadProcess", writeCache: "loadWriteCache", cached: "load" } as const)[args.load];
+  const cacheBefore = cacheStamp(args.processedCacheDir);
   t0 = performance.now();
-  const model = await lib.HookedTransformer.fromPretrained(args.checkpointDir, { backend: backend as BackendName });
+  const model = await lib.HookedTransformer.fromPretrained(args.checkpointDir, {
+    backend: backend as BackendName,
+    processedCache: args.load !== "process",
+    processedCacheDir: args.processedCacheDir,
+  });
   const loadS = (performance.now() - t0) / 1000;
-  cells.load = { value: loadS, samples: [loadS], warmup: 0 };
-  cells.rssAfterLoad = { value: peakRssGb() };
-  log(backend, `fromPretrained: ${loadS.toFixed(2)} s, peak RSS ${cells.rssAfterLoad.value!.toFixed(2)} GB, ${model.backendInfo.device}`);
+  cells[loadId] = { value: loadS, samples: [loadS], warmup: 0 };
+  const rss = peakRssGb();
+  log(backend, `fromPretrained (${args.load}): ${loadS.toFixed(2)} s, peak RSS ${rss.toFixed(2)} GB, ${model.backendInfo.device}`);
+  const base = {
+    backend: model.backendInfo.backend,
+    device: model.backendInfo.device,
+    tfjsVersion: lib.tf.version.tfjs,
+    flags: backend === "wasm" ? wasmFlags(lib) : {},
+    importS,
+    numParameters: model.numParameters(),
+  };
+  const { cfg } = model;
+  const cfgOut = { nLayers: cfg.nLayers, nHeads: cfg.nHeads, dModel: cfg.dModel, dMlp: cfg.dMlp, dVocab: cfg.dVocab, nCtx: cfg.nCtx };
+  if (args.load !== "cached") {
+    const result: WorkerResult = { ...base, cfg: cfgOut, cells, tensorsAfterLoad: 0, tensorsAtEnd: 0 };
+    fs.writeFileSync(args.outFile, JSON.stringify(result, null, 2));
+    return;
+  }
+  const cacheHit = cacheBefore !== "" && cacheBefore === cacheStamp(args.processedCacheDir);
+  if (!cacheHit) log(backend, `the processed cache was not read as written by the first load (before: "${cacheBefore}", after: "${cacheStamp(args.processedCacheDir)}")`);
+  cells.rssAfterLoad = { value: rss };
   const tensorsAfterLoad = lib.tf.memory().numTensors;
 
-  const { cfg } = model;
   /** Cells the gate left out, with the reason printed in their place. */
   const gated = new Map<MeasurementId, string>();
   for (const spec of MEASUREMENTS) {
@@ -187,14 +228,10 @@ async function main(): Promise<void> {
   cells.rssEnd = { value: peakRssGb() };
 
   const result: WorkerResult = {
-    backend: model.backendInfo.backend,
-    device: model.backendInfo.device,
-    tfjsVersion: lib.tf.version.tfjs,
-    flags: backend === "wasm" ? wasmFlags(lib) : {},
-    importS,
-    numParameters: model.numParameters(),
-    cfg: { nLayers: cfg.nLayers, nHeads: cfg.nHeads, dModel: cfg.dModel, dMlp: cfg.dMlp, dVocab: cfg.dVocab, nCtx: cfg.nCtx },
+    ...base,
+    cfg: cfgOut,
     cells,
+    cacheHit,
     tensorsAfterLoad,
     tensorsAtEnd,
   };

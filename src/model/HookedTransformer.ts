@@ -15,8 +15,9 @@ import { FwdHook, HooksOptions, attachHooks, withHooks } from "../hooks/scopedHo
 import { Gpt2Tokenizer } from "../tokenizer/gpt2Tokenizer";
 import { TensorStateDict } from "../weights/stateDict";
 import { DownloadProgressCallback } from "../weights/hub";
-import { loadCheckpoint, resolveModelSource } from "../weights/loadPretrained";
-import { ProcessWeightsOptions, processWeights } from "../weights/processWeights";
+import { resolveModelSource } from "../weights/loadPretrained";
+import { ProcessedCacheOptions, loadProcessedCheckpoint } from "../weights/loadProcessed";
+import { ProcessWeightsOptions } from "../weights/processWeights";
 import { Attention } from "./components/attention";
 import { Embed } from "./components/embed";
 import { LayerNorm } from "./components/layerNorm";
@@ -27,7 +28,7 @@ import { Unembed } from "./components/unembed";
 import { HookedTransformerConfig } from "./config";
 import { PreparedTokens, TokensInput, prepareTokens, tokenizeBatch } from "./tokens";
 
-export interface FromPretrainedOptions extends ProcessWeightsOptions {
+export interface FromPretrainedOptions extends ProcessWeightsOptions, ProcessedCacheOptions {
   /** Force a backend ("tensorflow" = tfjs-node-gpu, "wasm", "cpu"); default: best available or $MECHINTERP_BACKEND. */
   backend?: BackendName;
   /** Alias of `backend`, for readers of TransformerLens code (`device="cpu"`). "cuda" means "tensorflow". */
@@ -133,8 +134,7 @@ export class HookedTransformer extends Module {
     const backendInfo = await initBackend({ backend });
     const { cacheDir, endpoint, onProgress, warn } = options;
     const source = await resolveModelSource(nameOrDir, { cacheDir, endpoint, onProgress, warn });
-    const checkpoint = loadCheckpoint(source, { warn });
-    const { stateDict, cfg } = processWeights(checkpoint.stateDict, checkpoint.cfg, options);
+    const { stateDict, cfg } = loadProcessedCheckpoint(source, { ...options, warn });
     return new HookedTransformer(cfg, stateDict, backendInfo);
   }
 

@@ -38,6 +38,8 @@ export interface ModelSource {
   /** Folder holding config.json and model.safetensors. */
   configPath: string;
   weightsPath: string;
+  /** True when the files came from the hub cache (a preset name), false for a local folder. */
+  fromHub?: boolean;
 }
 
 function isDirectory(p: string): boolean {
@@ -87,13 +89,24 @@ export async function resolveModelSource(nameOrDir: string, options: LoadCheckpo
   const hubOptions = { cacheDir: options.cacheDir, endpoint: options.endpoint, onProgress: options.onProgress ?? stderrProgressBar() };
   const configPath = await downloadHubFile(preset.hfRepo, CONFIG_FILE, hubOptions);
   const weightsPath = await downloadHubFile(preset.hfRepo, WEIGHTS_FILE, hubOptions);
-  return { modelName: preset.officialName, configPath, weightsPath };
+  return { modelName: preset.officialName, configPath, weightsPath, fromHub: true };
 }
 
 export interface LoadedCheckpoint {
   cfg: HookedTransformerConfig;
   /** TransformerLens names, unprocessed, on the active tfjs backend; owned by the caller. */
   stateDict: TensorStateDict;
+}
+
+/** Reads and checks config.json. @throws naming the file when it cannot be read or is not a GPT-2 config. */
+export function readModelConfig(source: ModelSource): HookedTransformerConfig {
+  let configJson: unknown;
+  try {
+    configJson = JSON.parse(fs.readFileSync(source.configPath, "utf8"));
+  } catch (err) {
+    throw new Error(`Cannot read ${source.configPath}: ${(err as Error).message}`);
+  }
+  return configFromHf(configJson, source.modelName, source.configPath);
 }
 
 /**
@@ -103,13 +116,7 @@ export interface LoadedCheckpoint {
  */
 export function loadCheckpoint(source: ModelSource, options: Pick<LoadCheckpointOptions, "warn"> = {}): LoadedCheckpoint {
   const warn = options.warn ?? ((m: string) => process.stderr.write(m + "\n"));
-  let configJson: unknown;
-  try {
-    configJson = JSON.parse(fs.readFileSync(source.configPath, "utf8"));
-  } catch (err) {
-    throw new Error(`Cannot read ${source.configPath}: ${(err as Error).message}`);
-  }
-  const cfg = configFromHf(configJson, source.modelName, source.configPath);
+  const cfg = readModelConfig(source);
   const file: SafetensorsFile = openSafetensors(source.weightsPath);
   const keyOf = new Map<string, string>(); // normalised key → key in the file
   for (const key of file.entries.keys()) {
