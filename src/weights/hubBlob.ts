@@ -71,6 +71,19 @@ async function downloadBlob(blob: string, meta: HubFileMetadata, ctx: RequestCon
     retriesInAll++;
     if (failures > ctx.retries || retriesInAll > ctx.totalRetries) {
       const kept = fileSize(incomplete);
+      const status = reason instanceof TransientError ? reason.status : undefined;
+      if (status !== undefined) {
+        // The server answered, with an error: not the network's fault.
+        throw new HubDownloadError(
+          `${describeError(reason)} ${retriesInAll} times while downloading ${ctx.repoId}/${ctx.filename}: ` +
+            `${status === 429 ? "the hub is rate-limiting requests" : "the server has a problem"}; try again in a few minutes ` +
+            `(${kept} bytes are kept in ${incomplete} and resume). To work without the hub, ${ctx.localDirHint}`,
+          "http",
+          meta.location,
+          status,
+          { cause: reason },
+        );
+      }
       throw new HubDownloadError(
         `Downloading ${displayUrl(meta.location)} was interrupted ${retriesInAll > ctx.totalRetries ? `${retriesInAll} times in all` : failures === 1 ? "once" : `${failures} times in a row`} ` +
           `(last: ${describeError(reason)}). ` +
@@ -122,12 +135,14 @@ async function fetchInto(incomplete: string, offset: number, meta: HubFileMetada
 
   const file = await fs.promises.open(incomplete, loaded === 0 ? "w" : "a");
   const reader = res.body?.getReader();
-  // While no bytes come, say so every 2 s, so a stalled or trickling download is visible at once.
+  // While no bytes come, say so every 2 s (more often under a short stall timeout, so that it is said
+  // before the timeout fires), so a stalled download is visible at once.
+  const beatMs = Math.max(20, Math.min(2000, Math.floor(ctx.timeoutMs / 3)));
   let lastByteAt = Date.now();
   const heartbeat = setInterval(() => {
     const stalledMs = Date.now() - lastByteAt;
-    if (stalledMs >= 2000) ctx.emit({ status: "progress", repoId: ctx.repoId, file: ctx.filename, loaded, total, stalledMs });
-  }, 2000);
+    if (stalledMs >= beatMs) ctx.emit({ status: "progress", repoId: ctx.repoId, file: ctx.filename, loaded, total, stalledMs });
+  }, beatMs);
   heartbeat.unref();
   try {
     if (!reader) return;

@@ -52,8 +52,10 @@ async function acquire(lockPath: string, options: FileLockOptions): Promise<() =
     const owner = readOwner(lockPath);
     if (isStale(seen, owner, staleMs)) {
       // Take it over only if it is still the same stale file (not one a third process just made).
+      // (An inode number may be reused at once, so the owner it names must be the same too.)
       const again = statOrUndefined(lockPath);
-      if (again !== undefined && again.ino === seen.ino && again.mtimeMs === seen.mtimeMs) fs.rmSync(lockPath, { force: true });
+      const sameOwner = JSON.stringify(readOwner(lockPath)) === JSON.stringify(owner);
+      if (again !== undefined && again.ino === seen.ino && again.mtimeMs === seen.mtimeMs && sameOwner) fs.rmSync(lockPath, { force: true });
       continue;
     }
     const waited = Date.now() - started;
