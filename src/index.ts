@@ -16,4 +16,6 @@ export * from "./tensorUtils";
 // Charts: the notebook-facing names at the root, everything else (spec builders, rendering, MIME
 // constants) under `charts`.
 export { display, plt, attentionPatterns, cv, chart, Chart, toHtmlPage, saveHtml, notebookToHtml } from "./display";
+// charts: plotly-express look-alike beside plt
+export { px } from "./display";
 export * as charts from "./display";
