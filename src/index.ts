@@ -19,6 +19,8 @@ export * from "./python";
 // Charts: the notebook-facing names at the root, everything else (spec builders, rendering, MIME
 // constants) under `charts`.
 export { display, plt, attentionPatterns, cv, chart, Chart, toHtmlPage, saveHtml, notebookToHtml } from "./display";
+// charts: plotly-express look-alike beside plt
+export { px } from "./display";
 export * as charts from "./display";
 // Sparse autoencoders (SAELens names): SAE.fromPretrained / fromDir, encode / decode / forward.
 export { SAE, SAE_OVERRIDE_ENV_VAR, PRETRAINED_SAE_RELEASES } from "./sae";
