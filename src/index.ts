@@ -17,3 +17,8 @@ export * from "./tensorUtils";
 // constants) under `charts`.
 export { display, plt, attentionPatterns, cv, chart, Chart, toHtmlPage, saveHtml, notebookToHtml } from "./display";
 export * as charts from "./display";
+// Generation: model.generate's options, and the sampler and key/value cache it is built from.
+export type { GenerateOptions, GenerateInput } from "./generation/generate";
+export { sampleLogits, processLogits, seededRandom } from "./generation/sampling";
+export type { SampleOptions } from "./generation/sampling";
+export { KeyValueCache } from "./generation/kvCache";
