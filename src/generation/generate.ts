@@ -200,8 +200,9 @@ function runStep(model: HookedTransformer, ids: number[][], cache: KeyValueCache
       const input = resid;
       resid = tf.tidy(() => block.forward(input, cache?.entries[l]));
     });
-    const all = model.unembed.forward(model.ln_final.forward(resid)); // [batch, new_pos, d_vocab]
-    return tf.slice(all, [0, count - 1, 0], [batch, 1, -1]);
+    // ln_final runs on every position (its hooks see them all); the unembedding, which has no hook, on the last only.
+    const normalized = model.ln_final.forward(resid); // [batch, new_pos, d_model]
+    return model.unembed.forward(tf.slice(normalized, [0, count - 1, 0], [batch, 1, -1])); // [batch, 1, d_vocab]
   });
   try {
     return Float32Array.from(logits.dataSync() as Float32Array);
