@@ -10,6 +10,7 @@ import * as os from "os";
 import * as path from "path";
 import { HookedTransformer, tf } from "../src";
 import { generate as generateWith } from "../src/generation/generate";
+import { stderrProgress } from "../src/generation/progress";
 import { argmax, processLogits, sampleCategorical, sampleLogits, seededRandom, validateSampleOptions } from "../src/generation/sampling";
 import { WrittenCheckpoint, writeTinyCheckpoint } from "./fixtures/checkpoint";
 import { compareArrays, describeComparison } from "./reference/compare";
@@ -107,6 +108,52 @@ describe("sampling (hand-made logits)", () => {
     [{ freqPenalty: -1 }, /freqPenalty must be a number ≥ 0/],
   ];
   for (const [options, message] of bad) it(`rejects ${JSON.stringify(options)}`, () => assert.throws(() => validateSampleOptions(options), message));
+});
+
+describe("progress bar (verbose)", () => {
+  /** Runs fn with a fake clock and captures stderr. */
+  function capture(fn: (advance: (ms: number) => void) => void): string {
+    const realNow = Date.now;
+    const realWrite = process.stderr.write;
+    let now = 1_000_000;
+    let out = "";
+    Date.now = () => now;
+    process.stderr.write = ((chunk: string) => ((out += chunk), true)) as typeof process.stderr.write;
+    try {
+      fn((ms) => (now += ms));
+    } finally {
+      Date.now = realNow;
+      process.stderr.write = realWrite;
+    }
+    return out;
+  }
+  it("quiet during the first second and when verbose is false; then a bar with the rate, ended by a newline", () => {
+    const short = capture((advance) => {
+      const p = stderrProgress(10, { enabled: true });
+      advance(900);
+      p.update(5);
+      p.close();
+    });
+    assert.equal(short, "");
+    const off = capture((advance) => {
+      const p = stderrProgress(10, { enabled: false });
+      advance(5000);
+      p.update(10);
+      p.close();
+    });
+    assert.equal(off, "");
+    const long = capture((advance) => {
+      const p = stderrProgress(10, { enabled: true });
+      advance(2000);
+      p.update(4);
+      advance(50); // under 100 ms since the last draw: skipped
+      p.update(5);
+      advance(450);
+      p.update(10);
+      p.close();
+    });
+    assert.equal(long, `\rgenerate: 4/10 [${"█".repeat(8)}${" ".repeat(12)}] 2.0 tokens/s\rgenerate: 10/10 [${"█".repeat(20)}] 4.0 tokens/s\n`);
+  });
 });
 
 describe("model.generate", function () {
