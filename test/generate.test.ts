@@ -313,8 +313,14 @@ describe("model.generate", function () {
         }
       } finally {
         remove();
-        vec.dispose();
       }
+      // The same through a scoped hook (TransformerLens's `with model.hooks(fwd_hooks=...)`), removed after.
+      const scoped = model.hooks({ fwdHooks: [[layer1, (act) => tf.add(act, vec)]] }, () =>
+        tokensOf(model.generate(PROMPT, { maxNewTokens: 8, doSample: false, stopAtEos: false, ...NO_BAR }) as tf.Tensor2D)
+      );
+      vec.dispose();
+      assert.deepEqual(scoped, steeredRef);
+      assert.equal(model.hookDict.get(layer1)!.hasHooks, false);
       assert.deepEqual(tokensOf(model.generate(PROMPT, { maxNewTokens: 8, doSample: false, stopAtEos: false, ...NO_BAR }) as tf.Tensor2D), plain);
     });
 
@@ -390,6 +396,17 @@ describe("model.generate", function () {
       } finally {
         remove();
       }
+      // Inside model.hooks: the same error, and the scope's hook is gone afterwards.
+      calls = 0;
+      const throwing = () => {
+        if (++calls === 2) throw new Error("scoped boom");
+      };
+      assert.throws(
+        () => model.hooks({ fwdHooks: [[layer1, throwing]] }, () => model.generate(input, { maxNewTokens: 5, ...NO_BAR })),
+        /generate, step 2 of 5: Hook on "blocks.1.hook_resid_pre" threw: scoped boom/
+      );
+      assert.equal(tf.memory().numTensors, before + 1);
+      assert.equal(hp.hasHooks, false);
       assert.ok(!input.isDisposed, "the caller's tokens stay the caller's");
       input.dispose();
       assert.equal(hp.hasHooks, false);
