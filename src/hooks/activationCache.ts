@@ -2,9 +2,18 @@
  * ActivationCache: the activations of one forward pass, keyed by full hook name, in the order the
  * forward pass produced them (as TransformerLens's `cache.cache_dict`). The cache owns its tensors:
  * `dispose()` frees them all.
+ *
+ * Some entries may be lazy (see lazyActivation.ts): attention scores and patterns are computed from
+ * the cached q and k the first time `get` (or iteration, `values`, `entries`) reads them, with the
+ * same values the forward pass would have recorded. `size`, `keys()` and `has()` never compute
+ * anything; `dispose()` frees computed and uncomputed entries alike.
  */
 import { tf } from "../backend";
 import { closestNames, getActName } from "./actNames";
+import { LazyActivation } from "./lazyActivation";
+
+/** What the forward pass hands a cache: a tensor, or one to compute when first read. */
+export type CachedActivation = tf.Tensor | LazyActivation;
 
 /** Short names (get_act_name aliases) whose activations are per head: [batch, head, query, key] or [batch, pos, head, d_head]. */
 export type PerHeadActName = "pattern" | "attn" | "attn_scores" | "attn_logits" | "q" | "k" | "v" | "z" | "query" | "key" | "value";
@@ -15,14 +24,14 @@ export type PerHeadTensor<Batched extends boolean> = Batched extends true ? tf.T
 export type PositionTensor<Batched extends boolean> = Batched extends true ? tf.Tensor3D : tf.Tensor2D;
 
 export class ActivationCache<Batched extends boolean = true> {
-  private readonly store: Map<string, tf.Tensor>;
+  private readonly store: Map<string, CachedActivation>;
   private disposed = false;
 
   /**
-   * @param activations full hook name → tensor; ownership passes to the cache.
+   * @param activations full hook name → tensor or lazy activation; ownership passes to the cache.
    * @param nLayers used to resolve negative layer indices.
    */
-  constructor(activations: Map<string, tf.Tensor>, private readonly nLayers: number, readonly hasBatchDim: boolean = true) {
+  constructor(activations: Map<string, CachedActivation>, private readonly nLayers: number, readonly hasBatchDim: boolean = true) {
     this.store = activations;
   }
 
@@ -35,19 +44,19 @@ export class ActivationCache<Batched extends boolean = true> {
     return [...this.store.keys()];
   }
 
+  /** Every activation, in forward order (computes the lazy ones). */
   values(): tf.Tensor[] {
-    this.checkAlive();
-    return [...this.store.values()];
+    return this.entries().map(([, t]) => t);
   }
 
+  /** [name, activation] pairs in forward order (computes the lazy ones). */
   entries(): [string, tf.Tensor][] {
     this.checkAlive();
-    return [...this.store.entries()];
+    return [...this.store.keys()].map((k) => [k, this.tensorAt(k)]);
   }
 
   [Symbol.iterator](): IterableIterator<[string, tf.Tensor]> {
-    this.checkAlive();
-    return this.store.entries();
+    return this.entries()[Symbol.iterator]();
   }
 
   /** Whether the cache has this activation (same name resolution as `get`). */
@@ -65,14 +74,22 @@ export class ActivationCache<Batched extends boolean = true> {
   get(name: string, layer?: number, layerType?: string): tf.Tensor {
     this.checkAlive();
     const key = this.resolve(name, layer, layerType);
-    const t = this.store.get(key);
-    if (t === undefined) {
+    if (!this.store.has(key)) {
       const asked = layer === undefined ? `"${name}"` : `("${name}", ${layer}${layerType ? `, "${layerType}"` : ""}) → "${key}"`;
       throw new Error(
         `No activation ${asked} in the cache. Closest names: ${closestNames(key, this.store.keys()).join(", ")}. ` +
           `(A runWithCache with a namesFilter keeps only the names it matched.)`
       );
     }
+    return this.tensorAt(key);
+  }
+
+  /** The tensor under `key` (present), computed and stored in place (same order) if it was lazy. */
+  private tensorAt(key: string): tf.Tensor {
+    const entry = this.store.get(key)!;
+    if (!(entry instanceof LazyActivation)) return entry;
+    const t = entry.materialise();
+    this.store.set(key, t);
     return t;
   }
 
@@ -91,10 +108,15 @@ export class ActivationCache<Batched extends boolean = true> {
   /** A new cache with the batch dimension (of size 1) removed; the new cache owns copies. */
   removeBatchDim(): ActivationCache<false> {
     this.checkAlive();
-    const out = new Map<string, tf.Tensor>();
     for (const [k, t] of this.store) {
       if (t.shape[0] !== 1) throw new Error(`removeBatchDim needs batch size 1, but "${k}" has shape [${t.shape.join(", ")}]`);
-      out.set(k, tf.squeeze(t, [0]));
+    }
+    const out = new Map<string, CachedActivation>();
+    try {
+      for (const [k, t] of this.store) out.set(k, t instanceof LazyActivation ? t.map(t.shape.slice(1), (x) => tf.squeeze(x, [0])) : tf.squeeze(t, [0]));
+    } catch (err) {
+      for (const t of out.values()) t.dispose();
+      throw err;
     }
     return new ActivationCache<false>(out, this.nLayers, false);
   }

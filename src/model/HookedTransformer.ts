@@ -9,7 +9,8 @@
  */
 import { BackendInfo, BackendName, initBackend, tf } from "../backend";
 import { GenerateOptions, generate } from "../generation/generate";
-import { ActivationCache } from "../hooks/activationCache";
+import { ActivationCache, CachedActivation } from "../hooks/activationCache";
+import { LazyActivation } from "../hooks/lazyActivation";
 import { closestNames } from "../hooks/actNames";
 import { HookContext, HookFn, HookPoint, Module } from "../hooks/hookPoint";
 import { FwdHook, HooksOptions, attachHooks, withHooks } from "../hooks/scopedHooks";
@@ -324,23 +325,33 @@ export class HookedTransformer extends Module {
   private execute(
     input: TokensInput,
     opts: { returnType: ReturnType; lossPerToken?: boolean; keep?: (name: string) => boolean }
-  ): { result: ForwardResult; acts: Map<string, tf.Tensor> } {
+  ): { result: ForwardResult; acts: Map<string, CachedActivation> } {
     if (this.disposed) throw new Error("This model was disposed; load it again.");
     const prepared: PreparedTokens = prepareTokens(input, { tokenizer: this.tokenizer, dVocab: this.cfg.dVocab, nCtx: this.cfg.nCtx });
     const { tokens } = prepared;
     // A recording hook, added after any user hooks so the cache holds what flowed downstream
     // (permanent, so a hook calling resetHooks() mid-run does not empty the cache).
-    let bucket: Record<string, tf.Tensor> = {};
+    let bucket: Record<string, CachedActivation> = {};
     const record: HookFn = (act: tf.Tensor, hook: HookContext) => {
       bucket[hook.name] = act;
     };
-    const removers = opts.keep ? [...this.hookDict.values()].filter((h) => opts.keep!(h.name)).map((h) => h.addHook(record, { permanent: true })) : [];
+    // Attention scores and patterns the cache wants are recorded by their layer, lazily where no hook
+    // could change them (see DeferredAttentionRecord); lazy ones not yet in a cache are freed on error.
+    const lazies: LazyActivation[] = [];
+    const deferred = this.deferAttentionRecords(opts.keep, (name, a) => {
+      if (a instanceof LazyActivation) lazies.push(a);
+      bucket[name] = a;
+    });
+    const removers = opts.keep
+      ? [...this.hookDict.values()].filter((h) => opts.keep!(h.name) && !deferred.points.has(h)).map((h) => h.addHook(record, { permanent: true }))
+      : [];
     try {
       const out = tf.tidy(() => {
-        const collected: Record<string, tf.Tensor> = {};
+        const collected: Record<string, CachedActivation> = {};
         const step = <T extends tf.Tensor>(fn: () => T): T => {
           bucket = {};
-          const r = tf.tidy(() => ({ value: fn(), acts: bucket }));
+          // The tidy keeps the tensors it finds in what is returned (lazy activations hold kept tensors).
+          const r = tf.tidy(() => ({ value: fn(), acts: bucket }) as unknown as tf.NamedTensorMap) as unknown as { value: T; acts: Record<string, CachedActivation> };
           Object.assign(collected, r.acts);
           return r.value as T;
         };
@@ -354,14 +365,39 @@ export class HookedTransformer extends Module {
         const logits = step(() => this.unembed.forward(this.ln_final.forward(resid)));
         if (opts.returnType !== "logits") result.loss = crossEntropyLoss(logits, tokens, opts.lossPerToken ?? false);
         if (opts.returnType !== "loss") result.logits = logits;
-        return { result, collected };
-      });
+        return { result, collected } as unknown as tf.NamedTensorMap;
+      }) as unknown as { result: ForwardResult; collected: Record<string, CachedActivation> };
       return { result: out.result, acts: new Map(Object.entries(out.collected)) };
+    } catch (err) {
+      lazies.forEach((a) => a.dispose());
+      throw err;
     } finally {
+      deferred.restore();
       removers.forEach((r) => r());
       bucket = {};
       if (prepared.owned) tokens.dispose();
     }
+  }
+
+  /**
+   * Sets each layer's DeferredAttentionRecord for one run (none when `keep` is undefined, so a nested
+   * run never records into an outer run's cache). @returns the hook points now recorded by their
+   * layer (no recording hook goes there) and a function that puts the previous settings back.
+   */
+  private deferAttentionRecords(
+    keep: ((name: string) => boolean) | undefined,
+    record: (name: string, a: CachedActivation) => void
+  ): { points: Set<HookPoint>; restore: () => void } {
+    const saved = this.blocks.map((b) => b.attn.deferred);
+    const points = new Set<HookPoint>();
+    for (const { attn } of this.blocks) {
+      const scores = keep ? keep(attn.hook_attn_scores.name) : false;
+      const pattern = keep ? keep(attn.hook_pattern.name) : false;
+      attn.deferred = scores || pattern ? { scores, pattern, record } : undefined;
+      if (scores) points.add(attn.hook_attn_scores);
+      if (pattern) points.add(attn.hook_pattern);
+    }
+    return { points, restore: () => this.blocks.forEach((b, i) => (b.attn.deferred = saved[i])) };
   }
 
   // ---- parameters -------------------------------------------------------------------------------

@@ -1,7 +1,21 @@
 import { tf } from "../../backend";
 import { HookPoint, Module } from "../../hooks/hookPoint";
 import type { KeyValueCacheEntry } from "../../generation/kvCache";
+import type { CachedActivation } from "../../hooks/activationCache";
+import { LazyActivation } from "../../hooks/lazyActivation";
 import { causalAttention } from "../fusedOps";
+
+/**
+ * Set by runWithCache on each layer for one run when its cache wants hook_attn_scores and/or
+ * hook_pattern: instead of keeping them ([batch, head, query, key] each), the layer records lazy
+ * activations computed from its q and k when first read. Whenever a hook sits on either point (it
+ * could change them), the layer computes them now and records the tensors, as a recording hook would.
+ */
+export interface DeferredAttentionRecord {
+  scores: boolean;
+  pattern: boolean;
+  record(name: string, activation: CachedActivation): void;
+}
 
 /** One layer's attention parameters in TransformerLens's shapes (owned by the model). */
 export interface AttentionWeights {
@@ -36,6 +50,8 @@ export class Attention extends Module {
   readonly b_K: tf.Tensor2D;
   readonly b_V: tf.Tensor2D;
   readonly b_O: tf.Tensor1D;
+  /** See DeferredAttentionRecord; undefined outside runWithCache. */
+  deferred: DeferredAttentionRecord | undefined;
   /** W_Q, W_K, W_V as [d_model, n_heads * d_head] and their biases flattened; derived, owned by this component. */
   private readonly flat: { W: tf.Tensor2D; b: tf.Tensor1D }[];
 
@@ -78,8 +94,11 @@ export class Attention extends Module {
 
     // [batch, pos, head, d_head] → [batch*head, pos, d_head]
     const byHead = (t: tf.Tensor4D) => tf.reshape(tf.transpose(t, [0, 2, 1, 3]), [batch * H, t.shape[1], E]) as tf.Tensor3D;
+    // Deferred: nothing can change scores or pattern, so the cache gets them lazily from q and k.
+    const d = this.deferred;
+    const defer = d !== undefined && !kvCache && !this.hook_attn_scores.hasHooks && !this.hook_pattern.hasHooks;
     // Scores only when a hook (or the cache) wants them: the native kernel can skip them.
-    const withScores = this.hook_attn_scores.hasHooks;
+    const withScores = this.hook_attn_scores.hasHooks || (d !== undefined && d.scores && !defer);
     const computed = kvCache
       ? kvCache.attend(byHead(q), byHead(k), Math.sqrt(E), { withScores })
       : causalAttention(byHead(q), byHead(k), Math.sqrt(E), { withScores });
@@ -88,14 +107,32 @@ export class Attention extends Module {
     if (computed.scores) {
       const scores = asHeads(computed.scores);
       const hooked = this.hook_attn_scores.run(scores);
+      if (d?.scores && !defer) d.record(this.hook_attn_scores.name, hooked);
       // A hook that replaced the scores gets a pattern computed from its replacement.
       if (hooked !== scores) pattern = tf.softmax(hooked) as tf.Tensor4D;
     }
     pattern = this.hook_pattern.run(pattern);
+    if (d?.pattern && !defer) d.record(this.hook_pattern.name, pattern);
+    if (defer) this.recordLazy(d, q, k, pattern.shape);
     const zByHead = tf.matMul(tf.reshape(pattern, [batch * H, pos, keyPos]), byHead(v)); // [batch*head, pos, d_head]
     const z = this.hook_z.run(tf.transpose(tf.reshape(zByHead, [batch, H, pos, E]), [0, 2, 1, 3]) as tf.Tensor4D);
     const out = tf.fused.matMul({ a: tf.reshape(z, [batch * pos, H * E]), b: tf.reshape(this.W_O, [H * E, dModel]), bias: this.b_O });
     return tf.reshape(out, [batch, pos, dModel]);
+  }
+
+  /**
+   * Records lazy scores / pattern computed from `q` and `k` ([batch, pos, head, d_head], after their
+   * hooks) by the same kernel the forward pass runs, so their values are the same bit for bit.
+   */
+  private recordLazy(d: DeferredAttentionRecord, q: tf.Tensor4D, k: tf.Tensor4D, shape: number[]): void {
+    const [batch, pos, H, E] = q.shape;
+    const byHead = (t: tf.Tensor) => tf.reshape(tf.transpose(t, [0, 2, 1, 3]), [batch * H, pos, E]) as tf.Tensor3D;
+    const attend = (which: "scores" | "pattern") => ([q, k]: tf.Tensor[]) => {
+      const c = causalAttention(byHead(q), byHead(k), Math.sqrt(E), { withScores: which === "scores" });
+      return tf.reshape(which === "scores" ? c.scores! : c.pattern, shape);
+    };
+    if (d.scores) d.record(this.hook_attn_scores.name, new LazyActivation(shape, [q, k], attend("scores")));
+    if (d.pattern) d.record(this.hook_pattern.name, new LazyActivation(shape, [q, k], attend("pattern")));
   }
 
   dispose(): void {

@@ -1,0 +1,245 @@
+/**
+ * Lazy attention scores and patterns in runWithCache's cache (src/hooks/lazyActivation.ts): the
+ * cache keeps q and k and computes hook_attn_scores / hook_pattern when first read. Checked: the
+ * values are the same bits as a cache that recorded them during the pass (forced by a hook that
+ * changes nothing), with either kernel path; size, keys, has and iteration are unchanged; nothing is
+ * computed until read; any hook that could change them makes the layer record them during the pass;
+ * reading then disposing frees everything; an error mid-run leaks nothing.
+ */
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { ActivationCache, HookedTransformer, tf } from "../src";
+import { initBackend } from "../src/backend";
+import { nativeKernelsStatus, setNativeKernelsEnabled } from "../src/kernels/nativeKernels";
+import { writeTinyCheckpoint } from "./fixtures/checkpoint";
+
+const L = 2;
+const H = 4;
+const TOKENS = [
+  [5, 17, 250, 3, 3, 99, 0, 12, 7, 7, 101, 42],
+  [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+];
+const P = TOKENS[0].length;
+const B = TOKENS.length;
+/** Bytes of one layer's scores or pattern, [batch, head, query, key] float32. */
+const PATTERN_BYTES = B * H * P * P * 4;
+
+function bitsOf(t: tf.Tensor): number[] {
+  return Array.from(new Uint32Array((t.dataSync() as Float32Array).slice().buffer));
+}
+
+/** A hook that changes nothing: its presence alone makes the layer record scores and pattern during the pass. */
+const watch = () => undefined;
+const attentionPoints = (n: string) => /hook_(attn_scores|pattern)$/.test(n);
+
+function eagerRun(model: HookedTransformer, tokens: number[][], opts = {}): [tf.Tensor3D, ActivationCache] {
+  return model.hooks({ fwdHooks: [[attentionPoints, watch]] }, () => model.runWithCache(tokens, opts));
+}
+
+const MODES = [{ label: "tfjs kernels", native: false }, ...(nativeKernelsStatus().available ? [{ label: "native kernels", native: true }] : [])];
+
+for (const mode of MODES) {
+  describe(`runWithCache: lazy attention scores and patterns (${mode.label})`, function () {
+    this.timeout(120_000);
+    let root: string;
+    let model: HookedTransformer;
+    before(async () => {
+      await initBackend();
+      setNativeKernelsEnabled(mode.native);
+      root = fs.mkdtempSync(path.join(os.tmpdir(), "mechinterp-lazy-"));
+      writeTinyCheckpoint(root, { nLayers: L, nHeads: H, dModel: 32, nCtx: 16, dVocab: 300, seed: 5 });
+      model = await HookedTransformer.fromPretrained(root, { warn: () => {} });
+    });
+    after(() => {
+      model?.dispose();
+      setNativeKernelsEnabled(true);
+      fs.rmSync(root, { recursive: true, force: true });
+    });
+
+    it("every entry and the logits are the same bits as a cache recorded during the pass; keys, size and order too", () => {
+      const before = tf.memory().numTensors;
+      const [logits, cache] = model.runWithCache(TOKENS);
+      const [eagerLogits, eager] = eagerRun(model, TOKENS);
+      try {
+        assert.equal(cache.size, 2 + 17 * L + 2);
+        assert.equal(cache.size, eager.size);
+        assert.deepEqual(cache.keys(), eager.keys());
+        assert.deepEqual(bitsOf(logits), bitsOf(eagerLogits));
+        for (const name of eager.keys()) {
+          const t = cache.get(name);
+          assert.deepEqual(t.shape, eager.get(name).shape, name);
+          assert.deepEqual(bitsOf(t), bitsOf(eager.get(name)), name);
+        }
+      } finally {
+        tf.dispose([logits, eagerLogits]);
+        cache.dispose();
+        eager.dispose();
+      }
+      assert.equal(tf.memory().numTensors, before, "tensors leaked");
+    });
+
+    it("keeps no scores or patterns until one is read; has/keys/size compute nothing; reading one computes one; dispose frees all", () => {
+      // Distinct data buffers (tf.memory().numBytes counts every handle, also handles that share data).
+      const before = tf.memory();
+      const [eagerLogits, eager] = eagerRun(model, TOKENS);
+      const eagerBuffers = tf.memory().numDataBuffers - before.numDataBuffers;
+      tf.dispose(eagerLogits);
+      eager.dispose();
+      const [logits, cache] = model.runWithCache(TOKENS);
+      const lazyBuffers = tf.memory().numDataBuffers - before.numDataBuffers;
+      try {
+        // Both the scores and the pattern of every layer are left out; the q and k they need are cached anyway.
+        assert.equal(eagerBuffers - lazyBuffers, 2 * L);
+        assert.ok(cache.has("pattern", 1) && cache.has("attn_scores", -1) && cache.has("blocks.0.attn.hook_pattern"));
+        assert.equal(cache.keys().length, cache.size);
+        assert.equal(tf.memory().numDataBuffers - before.numDataBuffers, lazyBuffers, "has/keys/size computed something");
+        const p = cache.get("pattern", 1);
+        assert.equal(tf.memory().numDataBuffers - before.numDataBuffers, lazyBuffers + 1);
+        assert.equal(p.size * 4, PATTERN_BYTES);
+        assert.equal(cache.get("blocks.1.attn.hook_pattern"), p, "a second read computed it again");
+        // Each row of a pattern sums to 1 over the keys up to the query and is 0 after it (a property, independent of the library).
+        const rows = p.arraySync() as number[][][][];
+        rows.forEach((b) => b.forEach((h) => h.forEach((r, q) => assert.ok(Math.abs(r.reduce((s, x) => s + x, 0) - 1) < 1e-5 && r.slice(q + 1).every((x) => x === 0)))));
+      } finally {
+        logits.dispose();
+        cache.dispose();
+      }
+      assert.equal(tf.memory().numTensors, before.numTensors, "tensors leaked after reading one lazy entry and disposing");
+      assert.equal(tf.memory().numDataBuffers, before.numDataBuffers);
+    });
+
+    it("iteration, values() and entries() give every activation in forward order, the same bits", () => {
+      const [logits, cache] = model.runWithCache(TOKENS);
+      const [eagerLogits, eager] = eagerRun(model, TOKENS);
+      try {
+        const iterated = [...cache];
+        assert.deepEqual(iterated.map(([k]) => k), eager.keys());
+        iterated.forEach(([k, t]) => assert.deepEqual(bitsOf(t), bitsOf(eager.get(k)), k));
+        assert.deepEqual(cache.values().map(bitsOf), eager.values().map(bitsOf));
+        assert.deepEqual(cache.entries().map(([k]) => k), eager.keys());
+      } finally {
+        tf.dispose([logits, eagerLogits]);
+        cache.dispose();
+        eager.dispose();
+      }
+    });
+
+    const filters: [string, string | string[]][] = [
+      ["one pattern", "blocks.1.attn.hook_pattern"],
+      ["one layer's scores only", ["blocks.0.attn.hook_attn_scores"]],
+      ["scores and pattern of different layers, with q", ["blocks.0.attn.hook_pattern", "blocks.1.attn.hook_attn_scores", "blocks.1.attn.hook_q"]],
+    ];
+    for (const [label, namesFilter] of filters) {
+      it(`namesFilter (${label}): the same names and bits as a recorded cache, nothing leaked`, () => {
+        const before = tf.memory().numTensors;
+        const [logits, cache] = model.runWithCache(TOKENS, { namesFilter });
+        const [eagerLogits, eager] = eagerRun(model, TOKENS, { namesFilter });
+        try {
+          assert.deepEqual(cache.keys(), eager.keys());
+          assert.equal(cache.size, typeof namesFilter === "string" ? 1 : namesFilter.length);
+          for (const k of eager.keys()) assert.deepEqual(bitsOf(cache.get(k)), bitsOf(eager.get(k)), k);
+        } finally {
+          tf.dispose([logits, eagerLogits]);
+          cache.dispose();
+          eager.dispose();
+        }
+        assert.equal(tf.memory().numTensors, before);
+      });
+    }
+
+    it("removeBatchDim: lazy entries lose the batch axis too, same bits", () => {
+      const before = tf.memory().numTensors;
+      const one = [TOKENS[0]];
+      const [logits, cache] = model.runWithCache(one, { removeBatchDim: true });
+      const [eagerLogits, eager] = model.hooks({ fwdHooks: [[attentionPoints, watch]] }, () => model.runWithCache(one, { removeBatchDim: true }));
+      try {
+        assert.deepEqual(cache.get("pattern", 0).shape, [H, P, P]);
+        for (const k of eager.keys()) assert.deepEqual(bitsOf(cache.get(k)), bitsOf(eager.get(k)), k);
+      } finally {
+        tf.dispose([logits, eagerLogits]);
+        cache.dispose();
+        eager.dispose();
+      }
+      assert.equal(tf.memory().numTensors, before);
+    });
+
+    it("a hook on q is seen by the lazy pattern (it is computed from the hooked q)", () => {
+      const scaleQ = (q: tf.Tensor) => tf.mul(q, 3);
+      const [logits, cache] = model.hooks({ fwdHooks: [["blocks.1.attn.hook_q", scaleQ]] }, () => model.runWithCache(TOKENS));
+      const [eagerLogits, eager] = model.hooks({ fwdHooks: [["blocks.1.attn.hook_q", scaleQ], [attentionPoints, watch]] }, () => model.runWithCache(TOKENS));
+      const [plainLogits, plain] = model.runWithCache(TOKENS);
+      try {
+        assert.deepEqual(bitsOf(cache.get("pattern", 1)), bitsOf(eager.get("pattern", 1)));
+        assert.deepEqual(bitsOf(cache.get("attn_scores", 1)), bitsOf(eager.get("attn_scores", 1)));
+        // The scores are 3x those of the plain run (q scaled by 3; -Infinity stays -Infinity).
+        const s = cache.get("attn_scores", 1).dataSync();
+        const s0 = plain.get("attn_scores", 1).dataSync();
+        for (let i = 0; i < s.length; i++) assert.ok(s[i] === s0[i] * 3 || Math.abs(s[i] - s0[i] * 3) <= 1e-5 * Math.abs(s[i]), `score ${i}`);
+      } finally {
+        tf.dispose([logits, eagerLogits, plainLogits]);
+        [cache, eager, plain].forEach((c) => c.dispose());
+      }
+    });
+
+    it("a hook that replaces the scores: the cache holds the hook's scores and the pattern made from them", () => {
+      // Hide key 0 from every query after the first.
+      const hideFirstKey = (s: tf.Tensor) => {
+        const m = new Float32Array(s.size);
+        for (let i = 0; i < m.length; i++) if (i % P === 0 && Math.floor(i / P) % P > 0) m[i] = -Infinity;
+        return tf.add(s, tf.tensor(m, s.shape));
+      };
+      const [logits, cache] = model.hooks({ fwdHooks: [["blocks.0.attn.hook_attn_scores", hideFirstKey]] }, () => model.runWithCache(TOKENS));
+      try {
+        const pattern = cache.get("pattern", 0).arraySync() as number[][][][];
+        const scores = cache.get("attn_scores", 0).arraySync() as number[][][][];
+        for (const b of [0, 1]) for (let h = 0; h < H; h++) for (let q = 1; q < P; q++) {
+          assert.equal(pattern[b][h][q][0], 0, `pattern [${b}, ${h}, ${q}, 0]`);
+          assert.equal(scores[b][h][q][0], -Infinity);
+        }
+      } finally {
+        logits.dispose();
+        cache.dispose();
+      }
+    });
+
+    it("a hook added during the run onto a later layer's pattern: that pattern is still cached, as the hook left it", () => {
+      const zeroPattern = (p: tf.Tensor) => tf.zerosLike(p);
+      let remove: (() => void) | undefined;
+      const addLater = () => {
+        remove ??= model.addHook("blocks.1.attn.hook_pattern", zeroPattern);
+      };
+      try {
+        const [logits, cache] = model.hooks({ fwdHooks: [["blocks.0.hook_resid_pre", addLater]] }, () => model.runWithCache(TOKENS));
+        assert.equal(cache.size, 2 + 17 * L + 2);
+        assert.ok((cache.get("pattern", 1).dataSync() as Float32Array).every((x) => x === 0));
+        assert.ok((cache.get("pattern", 0).dataSync() as Float32Array).some((x) => x !== 0));
+        logits.dispose();
+        cache.dispose();
+      } finally {
+        remove?.();
+      }
+    });
+
+    it("a hook that throws in the last layer: the error comes through and no tensor is left behind", () => {
+      const before = tf.memory().numTensors;
+      const boom = () => {
+        throw new Error("boom");
+      };
+      assert.throws(() => model.hooks({ fwdHooks: [["blocks.1.hook_mlp_out", boom]] }, () => model.runWithCache(TOKENS)), /boom/);
+      assert.equal(tf.memory().numTensors, before);
+    });
+
+    it("forward after runWithCache computes nothing lazily and returns the same logits", () => {
+      const [logits, cache] = model.runWithCache(TOKENS);
+      const plain = model.forward(TOKENS);
+      try {
+        assert.deepEqual(bitsOf(plain), bitsOf(logits));
+      } finally {
+        tf.dispose([logits, plain]);
+        cache.dispose();
+      }
+    });
+  });
+}
