@@ -1,6 +1,6 @@
 /**
- * Lazy attention scores and patterns in runWithCache's cache (src/hooks/lazyActivation.ts): the
- * cache keeps q and k and computes hook_attn_scores / hook_pattern when first read. Checked: the
+ * Lazy activations in runWithCache's cache (src/hooks/lazyActivation.ts): the cache keeps q and k and
+ * computes hook_attn_scores / hook_pattern when first read, and mlp.hook_post from mlp.hook_pre. Checked: the
  * values are the same bits as a cache that recorded them during the pass (forced by a hook that
  * changes nothing), with either kernel path; size, keys, has and iteration are unchanged; nothing is
  * computed until read; any hook that could change them makes the layer record them during the pass;
@@ -32,7 +32,7 @@ function bitsOf(t: tf.Tensor): number[] {
 
 /** A hook that changes nothing: its presence alone makes the layer record scores and pattern during the pass. */
 const watch = () => undefined;
-const attentionPoints = (n: string) => /hook_(attn_scores|pattern)$/.test(n);
+const attentionPoints = (n: string) => /hook_(attn_scores|pattern|post)$/.test(n);
 
 function eagerRun(model: HookedTransformer, tokens: number[][], opts = {}): [tf.Tensor3D, ActivationCache] {
   return model.hooks({ fwdHooks: [[attentionPoints, watch]] }, () => model.runWithCache(tokens, opts));
@@ -90,8 +90,8 @@ for (const mode of MODES) {
       const [logits, cache] = model.runWithCache(TOKENS);
       const lazyBuffers = tf.memory().numDataBuffers - before.numDataBuffers;
       try {
-        // Both the scores and the pattern of every layer are left out; the q and k they need are cached anyway.
-        assert.equal(eagerBuffers - lazyBuffers, 2 * L);
+        // The scores, pattern and MLP post of every layer are left out; the q, k and pre they need are cached anyway.
+        assert.equal(eagerBuffers - lazyBuffers, 3 * L);
         assert.ok(cache.has("pattern", 1) && cache.has("attn_scores", -1) && cache.has("blocks.0.attn.hook_pattern"));
         assert.equal(cache.keys().length, cache.size);
         assert.equal(tf.memory().numDataBuffers - before.numDataBuffers, lazyBuffers, "has/keys/size computed something");
@@ -180,6 +180,28 @@ for (const mode of MODES) {
       } finally {
         tf.dispose([logits, eagerLogits, plainLogits]);
         [cache, eager, plain].forEach((c) => c.dispose());
+      }
+    });
+
+    it("MLP hook_post: computed from the hooked hook_pre; a hook on hook_post is what the cache holds", () => {
+      const double = (t: tf.Tensor) => tf.mul(t, 2);
+      const [l1, lazy] = model.hooks({ fwdHooks: [["blocks.0.mlp.hook_pre", double]] }, () => model.runWithCache(TOKENS));
+      const [l2, eager] = model.hooks({ fwdHooks: [["blocks.0.mlp.hook_pre", double], [attentionPoints, watch]] }, () => model.runWithCache(TOKENS));
+      const [l3, hooked] = model.hooks({ fwdHooks: [["blocks.1.mlp.hook_post", (t) => tf.zerosLike(t)]] }, () => model.runWithCache(TOKENS));
+      try {
+        assert.deepEqual(bitsOf(lazy.get("blocks.0.mlp.hook_post")), bitsOf(eager.get("blocks.0.mlp.hook_post")));
+        assert.deepEqual(bitsOf(l1), bitsOf(l2));
+        // gelu_new(x) for the cached (doubled) pre, in float64 (an independent formula).
+        const pre = lazy.get("blocks.0.mlp.hook_pre").dataSync();
+        const post = lazy.get("blocks.0.mlp.hook_post").dataSync();
+        pre.forEach((x, i) => {
+          const g = 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
+          assert.ok(Math.abs(post[i] - g) <= 1e-5 * (1 + Math.abs(g)), `post[${i}] ${post[i]} vs ${g}`);
+        });
+        assert.ok((hooked.get("blocks.1.mlp.hook_post").dataSync() as Float32Array).every((x) => x === 0));
+      } finally {
+        tf.dispose([l1, l2, l3]);
+        [lazy, eager, hooked].forEach((c) => c.dispose());
       }
     });
 

@@ -335,10 +335,10 @@ export class HookedTransformer extends Module {
     const record: HookFn = (act: tf.Tensor, hook: HookContext) => {
       bucket[hook.name] = act;
     };
-    // Attention scores and patterns the cache wants are recorded by their layer, lazily where no hook
-    // could change them (see DeferredAttentionRecord); lazy ones not yet in a cache are freed on error.
+    // Attention scores, patterns and MLP hook_post the cache wants are recorded by their layer, lazily
+    // where no hook could change them (see deferRecords); lazy ones not yet in a cache are freed on error.
     const lazies: LazyActivation[] = [];
-    const deferred = this.deferAttentionRecords(opts.keep, (name, a) => {
+    const deferred = this.deferRecords(opts.keep, (name, a) => {
       if (a instanceof LazyActivation) lazies.push(a);
       bucket[name] = a;
     });
@@ -380,24 +380,35 @@ export class HookedTransformer extends Module {
   }
 
   /**
-   * Sets each layer's DeferredAttentionRecord for one run (none when `keep` is undefined, so a nested
-   * run never records into an outer run's cache). @returns the hook points now recorded by their
-   * layer (no recording hook goes there) and a function that puts the previous settings back.
+   * Sets, for one run, which activations the layers record themselves (none when `keep` is undefined,
+   * so a nested run never records into an outer run's cache): attention scores and patterns (see
+   * DeferredAttentionRecord) and the MLP's hook_post, lazily where no hook could change them.
+   * @returns the hook points now recorded by their layer (no recording hook goes there) and a function
+   *   that puts the previous settings back.
    */
-  private deferAttentionRecords(
+  private deferRecords(
     keep: ((name: string) => boolean) | undefined,
     record: (name: string, a: CachedActivation) => void
   ): { points: Set<HookPoint>; restore: () => void } {
-    const saved = this.blocks.map((b) => b.attn.deferred);
+    const saved = this.blocks.map((b) => [b.attn.deferred, b.mlp.deferredPost] as const);
     const points = new Set<HookPoint>();
-    for (const { attn } of this.blocks) {
-      const scores = keep ? keep(attn.hook_attn_scores.name) : false;
-      const pattern = keep ? keep(attn.hook_pattern.name) : false;
+    const wants = (h: HookPoint) => (keep ? keep(h.name) : false);
+    for (const { attn, mlp } of this.blocks) {
+      const scores = wants(attn.hook_attn_scores);
+      const pattern = wants(attn.hook_pattern);
       attn.deferred = scores || pattern ? { scores, pattern, record } : undefined;
-      if (scores) points.add(attn.hook_attn_scores);
-      if (pattern) points.add(attn.hook_pattern);
+      mlp.deferredPost = wants(mlp.hook_post) ? record : undefined;
+      for (const [h, on] of [[attn.hook_attn_scores, scores], [attn.hook_pattern, pattern], [mlp.hook_post, mlp.deferredPost !== undefined]] as const) {
+        if (on) points.add(h);
+      }
     }
-    return { points, restore: () => this.blocks.forEach((b, i) => (b.attn.deferred = saved[i])) };
+    return {
+      points,
+      restore: () =>
+        this.blocks.forEach((b, i) => {
+          [b.attn.deferred, b.mlp.deferredPost] = saved[i];
+        }),
+    };
   }
 
   // ---- parameters -------------------------------------------------------------------------------

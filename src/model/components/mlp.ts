@@ -1,5 +1,7 @@
 import { tf } from "../../backend";
+import type { CachedActivation } from "../../hooks/activationCache";
 import { HookPoint, Module } from "../../hooks/hookPoint";
+import { LazyActivation } from "../../hooks/lazyActivation";
 import { ActFn } from "../config";
 import { geluNew } from "../fusedOps";
 
@@ -18,6 +20,12 @@ export class MLP extends Module {
   readonly b_in: tf.Tensor1D;
   readonly W_out: tf.Tensor2D;
   readonly b_out: tf.Tensor1D;
+  /**
+   * Set by runWithCache for one run when its cache wants hook_post: the MLP records it itself, as a
+   * lazy activation (act(pre), computed when first read: the same kernel on the same pre, so the same
+   * bits) while no hook sits on hook_post, else as the tensor a recording hook would have seen.
+   */
+  deferredPost: ((name: string, activation: CachedActivation) => void) | undefined;
 
   constructor(weights: MlpWeights, readonly actFn: ActFn) {
     super();
@@ -30,6 +38,11 @@ export class MLP extends Module {
     const dMlp = this.W_in.shape[1];
     const pre = this.hook_pre.run(tf.reshape(tf.fused.matMul({ a: tf.reshape(x, [batch * pos, dModel]), b: this.W_in, bias: this.b_in }), [batch, pos, dMlp]) as tf.Tensor3D);
     const post = this.hook_post.run(activation(pre, this.actFn));
+    const record = this.deferredPost;
+    if (record) {
+      const lazy = !this.hook_post.hasHooks;
+      record(this.hook_post.name, lazy ? new LazyActivation(post.shape, [pre], ([p]) => activation(p, this.actFn)) : post);
+    }
     const out = tf.fused.matMul({ a: tf.reshape(post, [batch * pos, dMlp]), b: this.W_out, bias: this.b_out });
     return tf.reshape(out, [batch, pos, dModel]);
   }
