@@ -1,6 +1,7 @@
 /**
  * Lazy activations in runWithCache's cache (src/hooks/lazyActivation.ts): the cache keeps q and k and
- * computes hook_attn_scores / hook_pattern when first read, and mlp.hook_post from mlp.hook_pre. Checked: the
+ * computes hook_attn_scores / hook_pattern when first read, mlp.hook_post from mlp.hook_pre and each
+ * LayerNorm's hook_normalized from its input. Checked: the
  * values are the same bits as a cache that recorded them during the pass (forced by a hook that
  * changes nothing), with either kernel path; size, keys, has and iteration are unchanged; nothing is
  * computed until read; any hook that could change them makes the layer record them during the pass;
@@ -32,7 +33,7 @@ function bitsOf(t: tf.Tensor): number[] {
 
 /** A hook that changes nothing: its presence alone makes the layer record scores and pattern during the pass. */
 const watch = () => undefined;
-const attentionPoints = (n: string) => /hook_(attn_scores|pattern|post)$/.test(n);
+const attentionPoints = (n: string) => /hook_(attn_scores|pattern|post|normalized)$/.test(n);
 
 function eagerRun(model: HookedTransformer, tokens: number[][], opts = {}): [tf.Tensor3D, ActivationCache] {
   return model.hooks({ fwdHooks: [[attentionPoints, watch]] }, () => model.runWithCache(tokens, opts));
@@ -90,8 +91,9 @@ for (const mode of MODES) {
       const [logits, cache] = model.runWithCache(TOKENS);
       const lazyBuffers = tf.memory().numDataBuffers - before.numDataBuffers;
       try {
-        // The scores, pattern and MLP post of every layer are left out; the q, k and pre they need are cached anyway.
-        assert.equal(eagerBuffers - lazyBuffers, 3 * L);
+        // The scores, pattern, MLP post and both LayerNorm outputs of every layer, and ln_final's, are
+        // left out; the q, k, pre and residuals they are computed from are cached anyway.
+        assert.equal(eagerBuffers - lazyBuffers, 5 * L + 1);
         assert.ok(cache.has("pattern", 1) && cache.has("attn_scores", -1) && cache.has("blocks.0.attn.hook_pattern"));
         assert.equal(cache.keys().length, cache.size);
         assert.equal(tf.memory().numDataBuffers - before.numDataBuffers, lazyBuffers, "has/keys/size computed something");
@@ -130,6 +132,7 @@ for (const mode of MODES) {
       ["one pattern", "blocks.1.attn.hook_pattern"],
       ["one layer's scores only", ["blocks.0.attn.hook_attn_scores"]],
       ["scores and pattern of different layers, with q", ["blocks.0.attn.hook_pattern", "blocks.1.attn.hook_attn_scores", "blocks.1.attn.hook_q"]],
+      ["a LayerNorm's scale only, another's output only, MLP post without pre", ["blocks.0.ln1.hook_scale", "ln_final.hook_normalized", "blocks.1.mlp.hook_post"]],
     ];
     for (const [label, namesFilter] of filters) {
       it(`namesFilter (${label}): the same names and bits as a recorded cache, nothing leaked`, () => {
@@ -202,6 +205,22 @@ for (const mode of MODES) {
       } finally {
         tf.dispose([l1, l2, l3]);
         [lazy, eager, hooked].forEach((c) => c.dispose());
+      }
+    });
+
+    it("LayerNorm hook_normalized: a hook on hook_scale is seen (recorded during the pass); without one, the same bits", () => {
+      const halfScale = (t: tf.Tensor) => tf.mul(t, 0.5);
+      const [l1, hooked] = model.hooks({ fwdHooks: [["blocks.1.ln2.hook_scale", halfScale]] }, () => model.runWithCache(TOKENS));
+      const [l2, plain] = model.runWithCache(TOKENS);
+      try {
+        // Halving the scale doubles the normalized values (LNPre: no w and b after folding).
+        const a = hooked.get("blocks.1.ln2.hook_normalized").dataSync();
+        const b = plain.get("blocks.1.ln2.hook_normalized").dataSync();
+        a.forEach((x, i) => assert.ok(Math.abs(x - 2 * b[i]) <= 1e-5 * (1 + Math.abs(x)), `normalized[${i}]`));
+        assert.deepEqual(bitsOf(hooked.get("blocks.0.ln1.hook_normalized")), bitsOf(plain.get("blocks.0.ln1.hook_normalized")));
+      } finally {
+        tf.dispose([l1, l2]);
+        [hooked, plain].forEach((c) => c.dispose());
       }
     });
 

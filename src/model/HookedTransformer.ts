@@ -335,7 +335,7 @@ export class HookedTransformer extends Module {
     const record: HookFn = (act: tf.Tensor, hook: HookContext) => {
       bucket[hook.name] = act;
     };
-    // Attention scores, patterns and MLP hook_post the cache wants are recorded by their layer, lazily
+    // Attention scores, patterns, MLP hook_post and LayerNorm hook_normalized the cache wants are recorded by their layer, lazily
     // where no hook could change them (see deferRecords); lazy ones not yet in a cache are freed on error.
     const lazies: LazyActivation[] = [];
     const deferred = this.deferRecords(opts.keep, (name, a) => {
@@ -382,7 +382,8 @@ export class HookedTransformer extends Module {
   /**
    * Sets, for one run, which activations the layers record themselves (none when `keep` is undefined,
    * so a nested run never records into an outer run's cache): attention scores and patterns (see
-   * DeferredAttentionRecord) and the MLP's hook_post, lazily where no hook could change them.
+   * DeferredAttentionRecord), the MLP's hook_post and the LayerNorms' hook_scale and hook_normalized,
+   * lazily where no hook could change them.
    * @returns the hook points now recorded by their layer (no recording hook goes there) and a function
    *   that puts the previous settings back.
    */
@@ -390,7 +391,9 @@ export class HookedTransformer extends Module {
     keep: ((name: string) => boolean) | undefined,
     record: (name: string, a: CachedActivation) => void
   ): { points: Set<HookPoint>; restore: () => void } {
+    const norms = [...this.blocks.flatMap((b) => [b.ln1, b.ln2]), this.ln_final];
     const saved = this.blocks.map((b) => [b.attn.deferred, b.mlp.deferredPost] as const);
+    const savedNorms = norms.map((n) => n.deferred);
     const points = new Set<HookPoint>();
     const wants = (h: HookPoint) => (keep ? keep(h.name) : false);
     for (const { attn, mlp } of this.blocks) {
@@ -402,12 +405,20 @@ export class HookedTransformer extends Module {
         if (on) points.add(h);
       }
     }
+    for (const n of norms) {
+      const [scale, normalized] = [wants(n.hook_scale), wants(n.hook_normalized)];
+      n.deferred = scale || normalized ? { scale, normalized, record } : undefined;
+      if (scale) points.add(n.hook_scale);
+      if (normalized) points.add(n.hook_normalized);
+    }
     return {
       points,
-      restore: () =>
+      restore: () => {
         this.blocks.forEach((b, i) => {
           [b.attn.deferred, b.mlp.deferredPost] = saved[i];
-        }),
+        });
+        norms.forEach((n, i) => (n.deferred = savedNorms[i]));
+      },
     };
   }
 
