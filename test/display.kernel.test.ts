@@ -11,7 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import { KERNEL_NAME, codeNotebook, projectRoot, writeKernelSpec } from "../kernel-setup/kernelspec";
 import { ensureSelfLink } from "../kernel-setup/selfLink";
-import { SVG_MIME, TEXT_MIME, VEGALITE_MIME } from "../src/display";
+import { PNG_MIME, SVG_MIME, TEXT_MIME, VEGALITE_MIME } from "../src/display";
 import { SYSTEM_PYTHON, nbclientMissing } from "./helpers/displayTools";
 
 /** Runs the notebook at argv[1] in the kernel argv[3] with cwd argv[4]; writes it to argv[2]. */
@@ -91,8 +91,14 @@ describe("display: through a real tslab kernel (nbclient)", function () {
       `cell ${i}: expected exactly one display_data, got ${JSON.stringify(outs.map((o) => [o.output_type, o.text ?? Object.keys(o.data ?? {})]))}`
     );
     const data = outs[0].data!;
-    assert.deepStrictEqual(Object.keys(data).sort(), [SVG_MIME, VEGALITE_MIME, TEXT_MIME].sort(), `cell ${i} MIME types`);
+    assert.deepStrictEqual(Object.keys(data).sort(), [PNG_MIME, SVG_MIME, VEGALITE_MIME, TEXT_MIME].sort(), `cell ${i} MIME types`);
     assert.match(join(data[SVG_MIME]), /^<svg /);
+    // the PNG (base64) is a PNG, shown at the SVG's size: its metadata halves the 2× pixels
+    const png = Buffer.from(join(data[PNG_MIME]), "base64");
+    assert.strictEqual(png.subarray(1, 4).toString("ascii"), "PNG");
+    const meta = (outs[0] as { metadata?: Record<string, { width: number; height: number }> }).metadata?.[PNG_MIME];
+    assert.ok(meta, `cell ${i}: image/png metadata`);
+    assert.deepStrictEqual([meta.width * 2, meta.height * 2], [png.readUInt32BE(16), png.readUInt32BE(20)]);
     return data;
   }
 
