@@ -19,6 +19,7 @@ import {
   compileVegaLite,
   createPlotlyExpress,
   heatmapSpec,
+  renderSvg,
   renderSvgSync,
   staticVariant,
   toBundle,
@@ -134,7 +135,7 @@ describe("display: PNG in every bundle, large inputs, static captions", function
       axis.values.forEach((pos: number, i: number) => assert.strictEqual(labelParam.value[i], `t${pos}`));
     });
 
-    it("hover blocks name each block's largest cell, and only the interactive view has them", () => {
+    it("hover blocks name each block's largest cell, and only the interactive view has them", async () => {
       const values = Array.from({ length: 100 }, (_, r) => Array.from({ length: 100 }, (_, c) => Math.sin(r * 0.37 + c * 0.11) + r / 100));
       const spec = heatmapSpec({ values }) as Json;
       const hover = spec.layer.find((l: Json) => l.transform?.[0]?.filter === "!staticView");
@@ -147,6 +148,10 @@ describe("display: PNG in every bundle, large inputs, static captions", function
         assert.strictEqual(b.v, best);
         assert.strictEqual(values[b.R][b.C], best, "names the cell that holds it");
       }
+      // the synchronous SVG (with the picture primed) equals vega's own asynchronous toSVG
+      const norm = (svg: string) => svg.replace(/gradient_\d+/g, "gradient_N");
+      assert.strictEqual(norm(renderSvgSync(spec)), norm(await renderSvg(spec)));
+      assert.match(renderSvgSync(spec), /<image [^>]*href="data:image\/png;base64,/);
       const interactive = (renderSvgSync(spec).match(/<path /g) ?? []).length;
       const still = (renderSvgSync(staticVariant(spec)).match(/<path /g) ?? []).length;
       assert.ok(interactive - still >= hover.data.values.length, `${interactive} vs ${still} paths`);
