@@ -42,7 +42,10 @@ function nodeGyp() {
 
 const nodedir = chooseNodedir();
 const args = [nodeGyp(), "rebuild", ...(nodedir ? [`--nodedir=${nodedir}`] : [])];
-const r = spawnSync(process.execPath, args, { cwd: __dirname, stdio: "inherit" });
+// node-gyp lets npm_config_* variables override its command line: set the variable too.
+const env = { ...process.env };
+if (nodedir) env.npm_config_nodedir = nodedir;
+const r = spawnSync(process.execPath, args, { cwd: __dirname, stdio: "inherit", env });
 if (r.status !== 0) {
   process.stderr.write(
     "mechinterp-native-gemm: the native kernels did not build" + (r.error ? ` (${r.error.message})` : "") +
