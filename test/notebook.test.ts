@@ -17,6 +17,8 @@ import { HookedTransformer, tf } from "../src";
 import { at, norm, cosineSimilarity, topK, softmax, item } from "../src/tensorUtils";
 import { DEFAULT_NOTEBOOK, NotebookCellError, NotebookJson, NotebookRun, joinSource, predictionsIn, runNotebook, streamText } from "../scripts/run-notebook";
 import { writeTinyCheckpoint } from "./fixtures/checkpoint";
+import { chromiumMissing } from "./helpers/displayTools";
+import { requireTool } from "./helpers/requireTool";
 
 const VEGALITE_MIME = "application/vnd.vegalite.v5+json";
 const SVG_MIME = "image/svg+xml";
@@ -210,9 +212,7 @@ describe("chapter notebook, headless under the tslab kernel", function () {
   });
 
   it("the HTML page draws every chart in headless Chromium with no console errors or network requests", async function () {
-    if (!fs.existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium), as .ci/run does.`);
-    }
+    requireTool(this, "Chromium", chromiumMissing());
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const { chromium } = require("playwright-core") as typeof import("playwright-core");
     // Playwright starts Chromium with a fresh temporary profile of its own.

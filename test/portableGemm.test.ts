@@ -9,6 +9,7 @@ import { strict as assert } from "assert";
 import { initBackend, tf } from "../src/backend";
 import { nativeKernelsActive, nativeKernelsStatus, setNativeKernelsEnabled } from "../src/kernels/nativeKernels";
 import { causalAttention } from "../src/model/fusedOps";
+import { requireTool } from "./helpers/requireTool";
 import { MatMulCase, referenceMatMul } from "./reference/matmul";
 
 interface GemmAddon {
@@ -42,8 +43,8 @@ describe("portable SGEMM", function () {
       addon = undefined;
     }
     if (!addon || typeof addon.setGemmKernel !== "function") {
-      console.log(`      skipped: native addon not built (${nativeKernelsStatus().reason ?? "it predates setGemmKernel: npm rebuild mechinterp-native-gemm"})`);
-      this.skip();
+      requireTool(this, "the native addon", `it is not built (${nativeKernelsStatus().reason ?? "it predates setGemmKernel: npm rebuild mechinterp-native-gemm"})`);
+      return;
     }
     kernelBefore = addon.gemmInfo().kernel;
     assert.equal(addon.setGemmKernel("portable"), true);
@@ -123,10 +124,7 @@ describe("portable SGEMM", function () {
   describe("through TensorFlow.js, against tfjs's own kernels", () => {
     before(async function () {
       const { backend } = await initBackend();
-      if (!nativeKernelsActive(backend)) {
-        console.log(`      skipped: native kernels inactive on ${backend} (${nativeKernelsStatus().reason ?? "MECHINTERP_NATIVE_MATMUL=0"})`);
-        this.skip();
-      }
+      requireTool(this, "the native kernels", nativeKernelsActive(backend) ? undefined : `they are inactive on ${backend} (${nativeKernelsStatus().reason ?? "MECHINTERP_NATIVE_MATMUL=0"})`);
     });
     const both = (fn: () => tf.Tensor): [Float32Array, Float32Array] => {
       const start = tf.memory().numTensors;
