@@ -15,7 +15,7 @@ describe("test isolation", () => {
     ["HF_HOME, HF_TOKEN, HF_HUB_OFFLINE", ["HF_HOME", "HF_HUB_OFFLINE", "HF_TOKEN"]],
     ["HUGGINGFACE_HUB_CACHE, HUGGING_FACE_HUB_TOKEN", ["HUGGINGFACE_HUB_CACHE", "HUGGING_FACE_HUB_TOKEN"]],
     ["MECHINTERP_BACKEND, MECHINTERP_NATIVE_MATMUL", ["MECHINTERP_BACKEND", "MECHINTERP_NATIVE_MATMUL"]],
-    ["PATH, HOME, CI, MODEL_DIR, XHF_TOKEN (kept)", []],
+    ["PATH, HOME, CI, MODEL_DIR, XHF_TOKEN, MECHINTERP_ALLOW_INSTALL (kept)", []],
   ];
   for (const [names, expected] of table) {
     it(`drops ${names}`, () => {

@@ -3,17 +3,19 @@
  * environment the variables a user may export for their own work and that change what the library
  * does (MODEL_OVERRIDE_DIR, SAE_OVERRIDE_DIR, HF_* and the hub's older HUGGINGFACE_* / HUGGING_FACE_*,
  * MECHINTERP_*), so the suite behaves the same in any shell. Tests that need one set it themselves.
- * Child processes the tests start inherit the cleaned environment. CI is kept (it makes skipped
- * tools required: helpers/requireTool.ts).
+ * Child processes the tests start inherit the cleaned environment. Kept: CI (it makes skipped
+ * tools required: helpers/requireTool.ts) and MECHINTERP_ALLOW_INSTALL (a permission for set-up to
+ * install a missing Jupyter, which .ci/run grants; it changes no result).
  */
 
 const EXACT = new Set(["MODEL_OVERRIDE_DIR", "SAE_OVERRIDE_DIR"]);
 const PREFIXES = ["HF_", "HUGGINGFACE_", "HUGGING_FACE_", "MECHINTERP_"];
+const KEPT = new Set(["MECHINTERP_ALLOW_INSTALL"]);
 
 /** The names in `env` that the suite must not inherit, sorted. */
 export function userEnvNames(env: NodeJS.ProcessEnv): string[] {
   return Object.keys(env)
-    .filter((name) => EXACT.has(name) || PREFIXES.some((p) => name.startsWith(p)))
+    .filter((name) => !KEPT.has(name) && (EXACT.has(name) || PREFIXES.some((p) => name.startsWith(p))))
     .sort();
 }
 
