@@ -14,6 +14,7 @@
  * activations) goes to the backend's original kernel, so results never depend on the addon being
  * present, only speed does.
  */
+import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
 
 interface NativeGemm {
@@ -334,7 +335,7 @@ export function nativeGemmLabel(status: NativeKernelsStatus = nativeKernelsStatu
 }
 
 /** The folder holding this package's package.json, where `npm rebuild` must run. */
-const PACKAGE_ROOT = require("path").resolve(__dirname, "..", "..", "..") as string;
+const PACKAGE_ROOT = path.resolve(__dirname, "..", "..", "..");
 
 /** Turns require()'s error into a plain reason and the command that fixes it. */
 function explainLoadError(err: NodeJS.ErrnoException): { reason: string; fix: string } {
