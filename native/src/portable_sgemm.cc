@@ -148,9 +148,10 @@ void PortableSgemm(int64_t batch, bool trans_a, bool trans_b, int64_t m, int64_t
   const int64_t hw = std::max<int64_t>(1, std::thread::hardware_concurrency());
   const double flops = 2.0 * static_cast<double>(batch) * m * n * k;
   const int64_t want = std::max<int64_t>(1, std::min<int64_t>(hw, static_cast<int64_t>(flops / kFlopsPerThread)));
-  // Split each (batch, column block) into enough row-block ranges that every thread has work.
+  // Split each (batch, column block) into row-block ranges: about 4 items per thread, so threads that
+  // drew a narrow last column block take more items (each item packs its own B slabs, ~1% extra).
   const int64_t outer = batch * n_blocks;
-  const int64_t m_groups = std::min(m_blocks, std::max<int64_t>(1, (want + outer - 1) / outer));
+  const int64_t m_groups = want == 1 ? 1 : std::min(m_blocks, std::max<int64_t>(1, (4 * want + outer - 1) / outer));
   const int64_t items = outer * m_groups;
   const int64_t threads = std::min(want, items);
   std::atomic<int64_t> next{0};
