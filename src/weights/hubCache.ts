@@ -7,9 +7,11 @@
  *     blobs/<etag>.incomplete               a download in progress (resumed from its length)
  *     refs/main                             the commit hash `main` pointed to when last resolved
  *     snapshots/<commit>/model.safetensors  -> ../../blobs/<etag>  (symlink; a copy where symlinks fail)
+ *     .no_exist/<commit>/sparsity.safetensors  empty: the repo has no such file at that commit
  *
  * Only paths and files here: no network (that is hub.ts).
  */
+import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -49,6 +51,8 @@ export interface HubCachePaths {
   blob(etag: string): string;
   /** <repoDir>/refs/<revision> */
   ref(revision: string): string;
+  /** <repoDir>/.no_exist/<commit>/<filename>: an empty marker that the file is absent at that commit. */
+  noExist(commit: string): string;
 }
 
 export function hubCachePaths(cacheDir: string, repoId: string, filename: string): HubCachePaths {
@@ -59,6 +63,7 @@ export function hubCachePaths(cacheDir: string, repoId: string, filename: string
     snapshotFile: (commit) => path.join(repoDir, "snapshots", commit, ...fileParts),
     blob: (etag) => path.join(repoDir, "blobs", etag),
     ref: (revision) => path.join(repoDir, "refs", ...revision.split("/")),
+    noExist: (commit) => path.join(repoDir, ".no_exist", commit, ...fileParts),
   };
 }
 
@@ -102,29 +107,44 @@ export function writeRef(paths: HubCachePaths, revision: string, commit: string)
 /**
  * Makes `pointer` (a snapshot file) show the content of `blob`: a relative symlink as huggingface_hub
  * makes, else a hard link, else a copy (Windows without developer mode, some network drives). The
- * copy is written beside the pointer and renamed, so the pointer never names a half-written file.
+ * link or copy is made beside the pointer under a name of this call's own and renamed over it, so
+ * several processes may link the same file at once and the pointer is never missing or half-written.
  */
 export function linkSnapshotFile(blob: string, pointer: string): void {
   fs.mkdirSync(path.dirname(pointer), { recursive: true });
-  fs.rmSync(pointer, { force: true });
+  const tmp = `${pointer}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
   try {
-    fs.symlinkSync(path.relative(path.dirname(pointer), blob), pointer);
-    return;
-  } catch {
-    // symlinks not allowed here; fall through
+    try {
+      fs.symlinkSync(path.relative(path.dirname(pointer), blob), tmp);
+    } catch {
+      try {
+        fs.linkSync(blob, tmp); // symlinks not allowed here
+      } catch {
+        fs.copyFileSync(blob, tmp); // different volume or no hard links either
+      }
+    }
+    fs.renameSync(tmp, pointer);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
   }
-  try {
-    fs.linkSync(blob, pointer);
-    return;
-  } catch {
-    // different volume or no hard links either
-  }
-  const tmp = `${pointer}.${process.pid}.tmp`;
-  fs.copyFileSync(blob, tmp);
-  fs.renameSync(tmp, pointer);
 }
 
 /** True for a name that is safe as one path segment (a commit hash or an etag from the server). */
 export function isSafePathSegment(s: string): boolean {
   return /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(s) && !s.includes("..");
+}
+
+/** Whether the cache records that the file is absent at the commit `revision` names (no network access). */
+export function isKnownMissing(paths: HubCachePaths, revision: string): boolean {
+  const commit = resolveCachedCommit(paths, revision);
+  return commit !== undefined && fs.existsSync(paths.noExist(commit));
+}
+
+/** Records that the file is absent at `commit` (huggingface_hub's .no_exist marker), so the next look-up asks nothing. */
+export function markMissing(paths: HubCachePaths, revision: string, commit: string): void {
+  writeRef(paths, revision, commit);
+  const marker = paths.noExist(commit);
+  fs.mkdirSync(path.dirname(marker), { recursive: true });
+  fs.writeFileSync(marker, "");
 }
