@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: speed and memory of HookedTransformer against TransformerLens 2.12 (issue 5).
  *
- *   npm run bench [-- --backends wasm,cpu] [--quick] [--full-cpu] [--reps N] [--tl-timings FILE]
+ *   npm run bench [-- --backends wasm,cpu] [--quick] [--full-cpu] [--reps N] [--tl-timings FILE] [--kernels-only]
  *
  *   --backends LIST  which of tensorflow, wasm, cpu to run (default: every one this machine has)
  *   --quick          2 timed runs per pass instead of 5 (for iterating; not for reported figures)
@@ -10,6 +10,7 @@
  *   --reps N         timed runs per pass (after one warm-up)
  *   --tl-timings F   divide by TransformerLens figures measured on this machine (JSON; format in
  *                    scripts/bench/tlFigures.ts) instead of the built-in ones
+ *   --kernels-only   only the native matrix multiply table (OpenBLAS beside the portable SGEMM)
  *
  * Generates once a GPT-2-small-shaped random checkpoint into .cache/bench/gpt2-small-random/, then
  * benchmarks each backend in fresh Node processes (scripts/bench/worker.ts): one per kind of load
@@ -34,6 +35,7 @@ import {
   PlanFlags,
   planFor,
 } from "./bench/plan";
+import { gemmKernelTable, measureGemmKernels } from "./bench/gemmKernels";
 import { Cell, WorkerArgs, WorkerResult, forwardFlops } from "./bench/results";
 import { BUILT_IN, TlFigures, readTlTimings } from "./bench/tlFigures";
 
@@ -49,6 +51,7 @@ const benchRoot = path.join(projectRoot, ".cache", "bench");
 interface Flags extends PlanFlags {
   backends?: BackendName[];
   tlTimings?: string;
+  kernelsOnly?: boolean;
 }
 
 /** os.loadavg()[0] before and after a worker: above the core count, other work shared the CPUs. */
@@ -61,7 +64,7 @@ type BackendOutcome =
   | ({ backend: BackendName; status: "ok"; plan: BackendPlan; wallS: number; result: WorkerResult } & Load)
   | { backend: BackendName; status: "unavailable" | "failed"; reason: string; plan?: BackendPlan; wallS?: number };
 
-const USAGE = "Usage: npm run bench [-- --backends tensorflow,wasm,cpu] [--quick] [--full-cpu] [--reps N] [--tl-timings FILE]";
+const USAGE = "Usage: npm run bench [-- --backends tensorflow,wasm,cpu] [--quick] [--full-cpu] [--reps N] [--tl-timings FILE] [--kernels-only]";
 
 function parseArgs(argv: string[]): Flags {
   const flags: Flags = { quick: false, fullCpu: false };
@@ -75,6 +78,7 @@ function parseArgs(argv: string[]): Flags {
     const name = a.split("=")[0];
     if (name === "--quick") flags.quick = true;
     else if (name === "--full-cpu") flags.fullCpu = true;
+    else if (name === "--kernels-only") flags.kernelsOnly = true;
     else if (name === "--backends") {
       const list = value().split(",").map((s) => s.trim().toLowerCase()).filter(Boolean);
       const bad = list.filter((b) => !ALL_BACKENDS.includes(b as BackendName));
@@ -250,6 +254,12 @@ function sanityLines(outcomes: BackendOutcome[]): string[] {
 // ---- main ----------------------------------------------------------------------------------------
 
 async function main(): Promise<number> {
+  // charts: `npm run bench -- --charts [--reps N]` runs the chart bench only (scripts/bench-charts.ts)
+  if (process.argv.includes("--charts")) {
+    const i = process.argv.indexOf("--reps");
+    (await import("./bench-charts")).runChartBench(i >= 0 ? Number(process.argv[i + 1]) || 3 : 3);
+    return 0;
+  }
   const flags = parseArgs(process.argv.slice(2));
   const started = new Date();
   const stamp = started.toISOString().replace(/[:.]/g, "-");
@@ -257,6 +267,12 @@ async function main(): Promise<number> {
 
   const tl: TlFigures = flags.tlTimings ? readTlTimings(flags.tlTimings) : BUILT_IN;
   if (tl.ignored.length) log(`--tl-timings: ignoring cases this benchmark does not measure: ${tl.ignored.join(", ")}`);
+  log("native matrix multiply kernels: measuring ...");
+  const gemmKernels = measureGemmKernels(flags.quick ? 0.5 : 1.5);
+  if (flags.kernelsOnly) {
+    console.log(gemmKernelTable(gemmKernels).join("\n"));
+    return "unavailable" in gemmKernels ? 1 : 0;
+  }
   const checkpoint = ensureBenchCheckpoint(benchRoot, log);
   const startLoad = os.loadavg()[0];
   if (busy(startLoad)) {
@@ -306,6 +322,7 @@ async function main(): Promise<number> {
     const derived = derivedLines(o.result);
     if (derived.length) out.push("", ...derived);
   }
+  out.push("", ...gemmKernelTable(gemmKernels));
   out.push("", ...machineLines(outcomes));
   out.push("Sanity:", ...sanityLines(outcomes));
 
@@ -325,6 +342,7 @@ async function main(): Promise<number> {
     transformerLens: tl,
     expectedParameters: EXPECTED_PARAMETERS,
     backends: outcomes,
+    gemmKernels,
   };
   fs.writeFileSync(jsonFile, JSON.stringify(json, null, 2));
   out.push(`Results written to ${path.relative(process.cwd(), jsonFile) || jsonFile}`);
