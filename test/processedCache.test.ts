@@ -167,19 +167,21 @@ describe("processed-weights cache", function () {
     });
   });
 
-  it("a leftover temporary file from an interrupted write is removed by the next write", () => {
+  it("a temporary file left by a writer that is gone is removed by the next write; a live writer's is left alone", () => {
     const dir = path.join(root, "leftover");
     writeTinyCheckpoint(dir, { ...SHAPE });
     const cacheDir = path.join(dir, "cache");
     const first = loadProcessedCheckpoint(source(dir), { processedCache: true, processedCacheDir: cacheDir, warn });
     disposeAll(first);
     const entry = (first.cache as { file: string }).file;
-    fs.writeFileSync(`${entry}.tmp-12345-deadbeef`, "half an entry");
+    // A writer that is gone (no such pid: above Linux's largest pid_max) and one still running (this process's parent).
+    fs.writeFileSync(`${entry}.tmp-4194305-deadbeef`, "half an entry");
+    fs.writeFileSync(`${entry}.tmp-${process.ppid}-cafef00d`, "another process's write in progress");
     fs.rmSync(entry);
     const again = loadProcessedCheckpoint(source(dir), { processedCache: true, processedCacheDir: cacheDir, warn });
     disposeAll(again);
     assert.equal(again.cache.status, "written");
-    assert.deepEqual(fs.readdirSync(cacheDir), [path.basename(entry)]);
+    assert.deepEqual(fs.readdirSync(cacheDir).sort(), [path.basename(entry), `${path.basename(entry)}.tmp-${process.ppid}-cafef00d`]);
   });
 
   it("a cache folder that cannot be written: one warning naming it, the model loads, nothing left behind", () => {

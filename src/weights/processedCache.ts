@@ -11,8 +11,8 @@
  * config.json, the processing options and this format's version. An entry whose record differs in
  * any of these from the source as it is now is stale: it is ignored and rewritten. Entries are
  * written to a temporary file in the same folder, flushed to disk, then renamed into place, so a
- * reader sees either a whole entry or none; a crash leaves at most a `.tmp-*` file, which the next
- * write of that entry removes.
+ * reader sees either a whole entry or none; a crash leaves at most a `.tmp-<pid>-*` file, which the
+ * next write of that entry removes once that process is gone.
  *
  * An entry is trusted as this package's own output: it is written only after the source passed
  * every check (shapes, dtypes, finite values), and it is read only when its header lists exactly the
@@ -144,13 +144,13 @@ export function readProcessedCache(file: string, key: ProcessedCacheKey, expecte
 /**
  * Writes `sd` (float32 tensors on any backend; not modified, still the caller's) as the entry
  * `file`, with `key` as its metadata: to `<file>.tmp-<pid>-<random>` in the same folder, fsync'd,
- * then renamed over `file`. Earlier temporary files of this entry are removed first.
+ * then renamed over `file`. Temporary files of this entry left by processes that are gone are removed first.
  * @throws the file-system error (the caller warns and carries on); no temporary file is left behind.
  */
 export function writeProcessedCache(file: string, key: ProcessedCacheKey, sd: TensorStateDict): void {
   const dir = path.dirname(file);
   fs.mkdirSync(dir, { recursive: true });
-  for (const f of fs.readdirSync(dir)) if (f.startsWith(path.basename(file) + ".tmp-")) fs.rmSync(path.join(dir, f), { force: true });
+  removeAbandonedTemporaries(file);
   const header: Record<string, unknown> = { __metadata__: key };
   let offset = 0;
   const names = [...sd.keys()].sort();
@@ -184,6 +184,30 @@ export function writeProcessedCache(file: string, key: ProcessedCacheKey, sd: Te
     }
     fs.rmSync(tmp, { force: true });
     throw err;
+  }
+}
+
+/**
+ * Removes `<file>.tmp-<pid>-*` files whose writer is gone (a crash, a kill); another live process's
+ * write in progress is left alone (both then rename a whole entry into place; the last one stays).
+ */
+function removeAbandonedTemporaries(file: string): void {
+  const dir = path.dirname(file);
+  const prefix = path.basename(file) + ".tmp-";
+  for (const f of fs.readdirSync(dir)) {
+    if (!f.startsWith(prefix)) continue;
+    const pid = Number(f.slice(prefix.length).split("-")[0]);
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) continue;
+    fs.rmSync(path.join(dir, f), { force: true });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM"; // exists, owned by someone else
   }
 }
 
