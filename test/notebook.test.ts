@@ -17,9 +17,8 @@ import { HookedTransformer, tf } from "../src";
 import { at, norm, cosineSimilarity, topK, softmax, item } from "../src/tensorUtils";
 import { DEFAULT_NOTEBOOK, NotebookCellError, NotebookJson, NotebookRun, joinSource, predictionsIn, runNotebook, streamText } from "../scripts/run-notebook";
 import { writeTinyCheckpoint } from "./fixtures/checkpoint";
+import { SVG_MIME, VEGALITE_MIME, allStdout, cellWith, codeCells } from "./helpers/notebookRun";
 
-const VEGALITE_MIME = "application/vnd.vegalite.v5+json";
-const SVG_MIME = "image/svg+xml";
 const CHROMIUM = "/usr/bin/chromium";
 
 /** The tiny model: 12 layers because the chapter indexes layers 5, 6 and 11. */
@@ -35,21 +34,6 @@ function expectedParameterCount(c: typeof TINY): number {
     3 * c.nHeads * dHead + c.dModel + // b_Q, b_K, b_V, b_O
     2 * c.dModel * dMlp + dMlp + c.dModel; // W_in, W_out, b_in, b_out
   return c.dVocab * c.dModel + c.nCtx * c.dModel + c.nLayers * perLayer + c.dModel * c.dVocab + c.dVocab;
-}
-
-function codeCells(nb: NotebookJson) {
-  return nb.cells.filter((c) => c.cell_type === "code");
-}
-
-/** The executed code cell whose source contains `marker`. */
-function cellWith(nb: NotebookJson, marker: string) {
-  const cell = codeCells(nb).find((c) => joinSource(c.source).includes(marker));
-  assert.ok(cell, `no code cell contains ${JSON.stringify(marker)}`);
-  return cell;
-}
-
-function allStdout(nb: NotebookJson): string {
-  return nb.cells.map((c) => streamText(c)).join("");
 }
 
 /** The number after `label` in the notebook's stdout. */
