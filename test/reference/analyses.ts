@@ -140,13 +140,16 @@ export function headAttribution(m: ReferenceModel, tokens: number[], id: number)
   return c;
 }
 
-/** A hook that copies `source[:, pos, :]` (a [1, pos, d] activation) into the activation at `pos`. */
+/**
+ * A hook doing `act[:, pos, :] = source[:, pos, :]` on [1, pos, d] activations; a negative `pos`
+ * counts from the end of each (the two runs may differ in length).
+ */
 export function patchPositionHook(source: NdArray, pos: number): ReferenceHook {
   return (act) => {
     const [, P, D] = act.shape;
     const t = pos < 0 ? P + pos : pos;
     const out = { shape: [...act.shape], data: Float64Array.from(act.data) };
-    out.data.set(rowAt(source, t), t * D);
+    out.data.set(rowAt(source, pos), t * D);
     return out;
   };
 }
