@@ -15,6 +15,7 @@ import { KERNEL_NAME, projectRoot } from "../kernel-setup/kernelspec";
 import { envWithKernels, setup } from "../kernel-setup/setup";
 import { VEGALITE_MIME } from "../src/display/mime";
 import { notebookToHtml } from "../src/display/notebookHtml";
+import { SAE_OVERRIDE_ENV_VAR } from "../src/sae/loadSae";
 import { CONFIG_FILE, MODEL_OVERRIDE_ENV_VAR, WEIGHTS_FILE, resolveModelSource } from "../src/weights/loadPretrained";
 
 export const DEFAULT_NOTEBOOK = path.join("notebooks", "02-transformers.ipynb");
@@ -22,8 +23,6 @@ export const NOTEBOOKS_DIR = "notebooks";
 export const OUT_DIR_NAME = "out";
 /** The companion notebooks in the order the book reads them (file names without .ipynb). */
 export const BOOK_ORDER = ["02-transformers", "first-analysis", "13-induction-heads", "exercises", "09-sparse-autoencoders"] as const;
-/** Set for the SAE loader (SAE.fromPretrained reads it in the kernel); checked here before any kernel starts. */
-export const SAE_OVERRIDE_ENV_VAR = "SAE_OVERRIDE_DIR";
 
 export interface RunNotebookOptions {
   /** The notebook to run (default notebooks/02-transformers.ipynb). */

@@ -9,6 +9,7 @@
  */
 import * as assert from "assert";
 import { execFileSync } from "child_process";
+import * as path from "path";
 import { KERNEL_NAME } from "../kernel-setup/kernelspec";
 import { HookedTransformer, tf } from "../src";
 import { Gpt2Tokenizer, BOS_TOKEN_ID } from "../src/tokenizer/gpt2Tokenizer";
@@ -20,8 +21,9 @@ import { LinePart, expectLine, expectLines, expectRanking, num } from "./helpers
 import {
   ReferenceModel, componentContributions, fractionActive, headAblationDrops, headAttribution, lastAttentionRow,
   logitAttribution, logitLensTopK, meanAbsOffDiagonalCosine, mlpVsAttention, patchedLastPosition,
-  patchedLogitsPerLayer, sentimentScores, tokenLogit, topKIndices, topPredictions, unembedCosine,
+  patchedLogitsPerLayer, rowAt, saeTopFeatures, sentimentScores, tokenLogit, topKIndices, topPredictions, unembedCosine,
 } from "./reference/analyses";
+import { readReferenceSae, referenceEncode } from "./reference/sae";
 
 const tokenizer = new Gpt2Tokenizer();
 /** model.toTokens(text)[0]: BOS, then the text's ids. */
@@ -229,7 +231,7 @@ describe("notebooks/exercises.ipynb, headless on the 12-layer checkpoint", funct
   const out = (marker: string) => stdoutLines(h.run.executed, marker);
 
   before(async () => {
-    h = await runNotebookHeadless(NOTEBOOK);
+    h = await runNotebookHeadless(NOTEBOOK, { saes: { saeIds: ["blocks.8.hook_resid_pre"], dSae: 256, seed: 5 } });
     ref = ReferenceModel.fromCheckpoint(h.checkpoint);
   });
   after(() => h?.cleanup());
@@ -329,10 +331,18 @@ describe("notebooks/exercises.ipynb, headless on the 12-layer checkpoint", funct
     });
   });
 
-  it("leaves Exercise 9.1's solution to the SAE notebook work (its task cell stays)", () => {
-    const nb = readCommittedNotebook(NOTEBOOK);
-    const text = nb.cells.map((c) => (Array.isArray(c.source) ? c.source.join("") : c.source));
-    assert.ok(text.some((t) => t.startsWith("### Exercise 9.1")));
+  it("9.1: the five most active features of the layer-8 SAE (served by SAE_OVERRIDE_DIR), with Neuronpedia links", () => {
+    const sae = readReferenceSae(path.join(h.saeDir!, "blocks.8.hook_resid_pre"));
+    const top = saeTopFeatures(ref, sae, toTokens("The president of the United States"), 8, 5);
+    assert.ok(top[4][1] > 0, "the fixture SAE has at least five active features here");
+    const lines = out("Solution 9.1");
+    assert.strictEqual(lines[0], "Top 5 features:");
+    const printed = lines.filter((_, i) => i % 2 === 1).map((l) => l.trim().replace(/^Feature (\d+):.*$/, "$1"));
+    expectRanking(printed, top.map(([f, a]): [string, number] => [String(f), a]), (v) => v, "9.1 ranking");
+    const act = new Map(referenceEncode(sae, rowAt(ref.run(toTokens("The president of the United States")).cache.get("blocks.8.hook_resid_pre")!, -1)).entries());
+    expectLines(lines.slice(1), printed.flatMap((f): LinePart[][] => [
+      [`  Feature ${f}: `, num(act.get(Number(f))!, ".2f")], [`  https://neuronpedia.org/gpt2-small/8-res-jb/${f}`],
+    ]), "9.1");
   });
 });
 

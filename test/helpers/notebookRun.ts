@@ -11,7 +11,9 @@ import * as os from "os";
 import * as path from "path";
 import { projectRoot } from "../../kernel-setup/kernelspec";
 import { NotebookCell, NotebookJson, NotebookOutput, NotebookRun, joinSource, runNotebook, streamText } from "../../scripts/run-notebook";
+import { SAE_OVERRIDE_ENV_VAR } from "../../src/sae/loadSae";
 import { CheckpointOptions, writeTinyCheckpoint } from "../fixtures/checkpoint";
+import { ReleaseFixtureOptions, writeGpt2SmallResJbFixture } from "../fixtures/sae";
 
 export const VEGALITE_MIME = "application/vnd.vegalite.v5+json";
 export const SVG_MIME = "image/svg+xml";
@@ -26,7 +28,12 @@ export const NOTEBOOK_CHECKPOINT: CheckpointOptions = { nLayers: 12, nHeads: 12,
 export interface HeadlessNotebookOptions {
   /** The checkpoint to generate (default NOTEBOOK_CHECKPOINT). */
   checkpoint?: CheckpointOptions;
-  /** Extra environment for the kernel, e.g. { SAE_OVERRIDE_DIR: dir }; MODEL_OVERRIDE_DIR is set to the checkpoint. */
+  /**
+   * Random gpt2-small-res-jb SAEs to serve through SAE_OVERRIDE_DIR (test/fixtures/sae.ts), e.g.
+   * `{ saeIds: ["blocks.8.hook_resid_pre"] }`; d_in defaults to the checkpoint's d_model.
+   */
+  saes?: ReleaseFixtureOptions;
+  /** Extra environment for the kernel; MODEL_OVERRIDE_DIR (and SAE_OVERRIDE_DIR with `saes`) are set here. */
   env?: Record<string, string>;
   /** Seconds one cell may run (default 900). */
   cellTimeoutS?: number;
@@ -37,6 +44,8 @@ export interface HeadlessNotebookRun {
   run: NotebookRun;
   /** The generated checkpoint's folder (config.json + model.safetensors), for the float64 reference. */
   checkpoint: string;
+  /** The SAE_OVERRIDE_DIR folder (`<saeId>/cfg.json`, ...) when `saes` was given. */
+  saeDir?: string;
   /** The scratch folder holding the checkpoint, the kernel registration and the outputs. */
   tmp: string;
   /** Progress lines of the set-up and the run. */
@@ -56,16 +65,23 @@ export async function runNotebookHeadless(notebook: string, options: HeadlessNot
   const checkpoint = path.join(tmp, "checkpoint");
   const progress: string[] = [];
   try {
-    writeTinyCheckpoint(checkpoint, options.checkpoint ?? NOTEBOOK_CHECKPOINT);
+    const ck = writeTinyCheckpoint(checkpoint, options.checkpoint ?? NOTEBOOK_CHECKPOINT);
+    const env: NodeJS.ProcessEnv = { ...process.env, ...options.env, MODEL_OVERRIDE_DIR: checkpoint };
+    let saeDir: string | undefined;
+    if (options.saes) {
+      saeDir = path.join(tmp, "saes");
+      writeGpt2SmallResJbFixture(saeDir, { dIn: ck.config.n_embd, ...options.saes });
+      env[SAE_OVERRIDE_ENV_VAR] = saeDir;
+    }
     const run = await runNotebook({
       notebook: path.resolve(projectRoot(), notebook),
       kernelsDir: path.join(tmp, "jupyter", "kernels"),
       outDir: path.join(tmp, "out"),
-      env: { ...process.env, ...options.env, MODEL_OVERRIDE_DIR: checkpoint },
+      env,
       cellTimeoutS: options.cellTimeoutS,
       log: (line) => progress.push(line),
     });
-    return { run, checkpoint, tmp, progress, cleanup };
+    return { run, checkpoint, saeDir, tmp, progress, cleanup };
   } catch (err) {
     cleanup();
     throw err;

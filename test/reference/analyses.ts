@@ -11,6 +11,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { Gpt2Config, Gpt2Params, NaiveForwardResult, NdArray, ReferenceHook, gpt2Params, naiveForward } from "./naiveGpt2";
 import { processWeightsByHand } from "./processedWeights";
+import { ReferenceSae, referenceEncode } from "./sae";
 import { readSafetensorsF64 } from "./safetensorsRead";
 
 function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -244,6 +245,13 @@ export function meanAbsOffDiagonalCosine(m: ReferenceModel, ids: number[]): numb
   let sum = 0;
   for (let i = 0; i < ids.length; i++) for (let j = 0; j < ids.length; j++) if (i !== j) sum += Math.abs(dot(unit[i], unit[j]));
   return sum / (ids.length * (ids.length - 1));
+}
+
+/** 9.1: the SAE's k most active features on resid_pre[layer][0, -1]: [feature, activation] pairs. */
+export function saeTopFeatures(m: ReferenceModel, sae: ReferenceSae, tokens: number[], layer: number, k: number): [number, number][] {
+  const resid = rowAt(m.run(tokens).cache.get(`blocks.${layer}.hook_resid_pre`)!, -1);
+  const acts = referenceEncode(sae, resid);
+  return topKIndices(acts, k).map((f) => [f, acts[f]]);
 }
 
 /** 10.1: sums over layers of mlp_out and attn_out at the last position dotted with W_U[:, id]. */
