@@ -134,25 +134,17 @@ describe("notebooks/first-analysis.ipynb, headless on the 12-layer checkpoint", 
     const bundles = chartBundles(cellWith(h.run.executed, "px.bar("));
     assert.strictEqual(bundles.length, 1);
     const spec = assertChartBundle(bundles[0], "grouped bars");
-    // The records (layer, component, diff) are somewhere in the spec's data.
-    const records: Record<string, unknown>[] = [];
-    const walk = (x: unknown): void => {
-      if (Array.isArray(x)) x.forEach(walk);
-      else if (x && typeof x === "object") {
-        const o = x as Record<string, unknown>;
-        if ("diff" in o && "layer" in o && "component" in o) records.push(o);
-        else Object.values(o).forEach(walk);
-      }
-    };
-    walk(spec);
+    // px.bar's spec: one record per DataFrame row, {x: layer, y: diff, color: component}; bars side by side (xOffset).
+    const records = (spec.data as { values: { x: number; y: number; color: string }[] }).values;
     assert.strictEqual(records.length, 24, "one record per layer and component");
+    assert.ok((spec.encoding as Record<string, unknown>).xOffset, "grouped bars (barmode: group)");
     const great = single(" great");
     const pos = logitAttribution(ref, toTokens(POSITIVE), great).contributions;
     const neg = logitAttribution(ref, toTokens(NEGATIVE), great).contributions;
     for (const r of records) {
-      const key = `L${r.layer}_${r.component === "attention" ? "attn" : "mlp"}`;
+      const key = `L${r.x}_${r.color === "attention" ? "attn" : "mlp"}`;
       const want = pos.get(key)! - neg.get(key)!;
-      assert.ok(Math.abs(Number(r.diff) - want) <= 1e-4 * Math.max(1, Math.abs(want)), `${key}: chart ${r.diff}, reference ${want}`);
+      assert.ok(Math.abs(r.y - want) <= 1e-4 * Math.max(1, Math.abs(want)), `${key}: chart ${r.y}, reference ${want}`);
     }
     assert.ok(JSON.stringify(spec).includes("Attribution Difference: Positive vs Negative Sentiment"), "title");
     assert.ok(JSON.stringify(spec).includes("Contribution difference to 'great'"), "y label from `labels`");
