@@ -17,9 +17,7 @@ import { HookedTransformer, tf } from "../src";
 import { at, norm, cosineSimilarity, topK, softmax, item } from "../src/tensorUtils";
 import { DEFAULT_NOTEBOOK, NotebookCellError, NotebookJson, NotebookRun, joinSource, predictionsIn, runNotebook, streamText } from "../scripts/run-notebook";
 import { writeTinyCheckpoint } from "./fixtures/checkpoint";
-import { SVG_MIME, VEGALITE_MIME, allStdout, cellWith, codeCells } from "./helpers/notebookRun";
-
-const CHROMIUM = "/usr/bin/chromium";
+import { SVG_MIME, VEGALITE_MIME, allStdout, cellWith, codeCells, drawInChromium } from "./helpers/notebookRun";
 
 /** The tiny model: 12 layers because the chapter indexes layers 5, 6 and 11. */
 const TINY = { nLayers: 12, nHeads: 4, dModel: 32, nCtx: 64, dVocab: 50257 };
@@ -194,41 +192,9 @@ describe("chapter notebook, headless under the tslab kernel", function () {
   });
 
   it("the HTML page draws every chart in headless Chromium with no console errors or network requests", async function () {
-    if (!fs.existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium), as .ci/run does.`);
-    }
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const { chromium } = require("playwright-core") as typeof import("playwright-core");
-    // Playwright starts Chromium with a fresh temporary profile of its own.
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    });
-    try {
-      const page = await browser.newPage();
-      const problems: string[] = [];
-      page.on("console", (msg) => {
-        if (msg.type() === "error") problems.push(`console error: ${msg.text()}`);
-      });
-      page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
-      page.on("request", (req) => {
-        if (!req.url().startsWith("file:") && !req.url().startsWith("data:") && !req.url().startsWith("blob:")) {
-          problems.push(`network request: ${req.url()}`);
-        }
-      });
-      await page.goto(`file://${run.outHtml}`);
-      // vega-embed draws each chart as an <svg> or <canvas> inside the element it was given.
-      await page.waitForFunction(
-        (n) => document.querySelectorAll(".vega-embed svg.marks, .vega-embed canvas.marks").length >= n,
-        charts.length,
-        { timeout: 60_000 }
-      );
-      const drawn = await page.evaluate(() => document.querySelectorAll(".vega-embed svg.marks, .vega-embed canvas.marks").length);
-      assert.strictEqual(drawn, charts.length);
-      assert.deepStrictEqual(problems, []);
-    } finally {
-      await browser.close();
-    }
+    const { drawn, problems } = await drawInChromium(run.outHtml, charts.length);
+    assert.strictEqual(drawn, charts.length);
+    assert.deepStrictEqual(problems, []);
   });
 
   it("a second set-up is quick and does not check the kernel again", async () => {

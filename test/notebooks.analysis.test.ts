@@ -19,7 +19,7 @@ import {
 } from "../scripts/run-notebook";
 import { Gpt2Tokenizer, BOS_TOKEN_ID } from "../src/tokenizer/gpt2Tokenizer";
 import {
-  HeadlessNotebookRun, assertChartBundle, cellWith, chartBundles, codeCells, errorOutputs, readCommittedNotebook,
+  HeadlessNotebookRun, assertChartBundle, cellWith, chartBundles, codeCells, drawInChromium, errorOutputs, readCommittedNotebook,
   runNotebookHeadless, stdoutLines,
 } from "./helpers/notebookRun";
 import { writeTinyCheckpoint } from "./fixtures/checkpoint";
@@ -67,6 +67,14 @@ function commonChecks(notebook: string, get: () => HeadlessNotebookRun): void {
     assert.strictEqual(run.codeCells, cells.length);
     cells.forEach((c, i) => assert.strictEqual(c.execution_count, i + 1));
     assert.deepStrictEqual(errorOutputs(run.executed), []);
+  });
+
+  it("wrote the executed copy and a web page that draws every chart offline in headless Chromium", async () => {
+    const { run } = get();
+    const charts = run.executed.cells.flatMap((c) => chartBundles(c)).length;
+    const { drawn, problems } = await drawInChromium(run.outHtml, charts);
+    assert.deepStrictEqual([drawn, problems], [charts, []]);
+    assert.ok(fs.existsSync(run.outNotebook));
   });
 
   it("loads the model and names its shape", () => {

@@ -136,3 +136,41 @@ export function assertChartBundle(bundle: Record<string, unknown>, what: string)
   assert.ok("text/plain" in bundle, `${what}: text/plain fallback`);
   return spec;
 }
+
+export const CHROMIUM = "/usr/bin/chromium";
+
+/**
+ * Opens an executed notebook's HTML page in headless Chromium and waits until `expectedCharts`
+ * charts are drawn (vega-embed puts an svg.marks or canvas.marks in each). Returns how many were
+ * drawn and every console error, page error and non-local request seen (the page must work offline).
+ */
+export async function drawInChromium(htmlFile: string, expectedCharts: number): Promise<{ drawn: number; problems: string[] }> {
+  if (!fs.existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium), as .ci/run does.`);
+  }
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { chromium } = require("playwright-core") as typeof import("playwright-core");
+  // Playwright starts Chromium with a fresh temporary profile of its own.
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  try {
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on("console", (msg) => {
+      if (msg.type() === "error") problems.push(`console error: ${msg.text()}`);
+    });
+    page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
+    page.on("request", (req) => {
+      if (!/^(file|data|blob):/.test(req.url())) problems.push(`network request: ${req.url()}`);
+    });
+    await page.goto(`file://${htmlFile}`);
+    const selector = ".vega-embed svg.marks, .vega-embed canvas.marks";
+    await page.waitForFunction(([sel, n]) => document.querySelectorAll(sel as string).length >= (n as number), [selector, expectedCharts] as const, { timeout: 60_000 });
+    const drawn = await page.evaluate((sel) => document.querySelectorAll(sel).length, selector);
+    return { drawn, problems };
+  } finally {
+    await browser.close();
+  }
+}
