@@ -1,0 +1,280 @@
+/**
+ * Chapter 13 (induction heads) and Chapter 9 (sparse autoencoders), executed headless the way
+ * `npm run notebook` does, under the tslab kernel, on a generated 12-layer checkpoint
+ * (MODEL_OVERRIDE_DIR) and a generated SAE (SAE_OVERRIDE_DIR): every code cell runs, the prints
+ * of the originals are there, every chart carries its Vega-Lite spec and SVG, and the numbers
+ * printed agree with the independent float64 reference (test/reference) at printed precision.
+ *
+ * Needs Jupyter (Debian: jupyter-notebook python3-nbclient jupyter-nbconvert); `.ci/run` installs it.
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { KERNEL_NAME, projectRoot } from "../kernel-setup/kernelspec";
+import { NotebookRun, runNotebook } from "../scripts/run-notebook";
+import { BOS_TOKEN_ID, Gpt2Tokenizer } from "../src/tokenizer/gpt2Tokenizer";
+import { writeTinyCheckpoint } from "./fixtures/checkpoint";
+import { Gpt2Params, NaiveForwardResult, gpt2Params, naiveForward } from "./reference/naiveGpt2";
+import { centerLastAxis } from "./reference/processed";
+import { readSafetensorsF64 } from "./reference/safetensorsRead";
+import { HeadScore, TargetResult, headsByScore, inductionScores, prevTokenScores, rankInterval, targetLogitAndRank } from "./reference/induction";
+import {
+  allStdout, cellWith, chartBundles, checkEveryCellRan, checkSavedWithoutOutputs, closeAtPrecision, dataArrays, heatmapMatrices, stdoutOf,
+} from "./helpers/notebookChecks";
+
+/** 12 layers and GPT-2's vocabulary (the real tokenizer); tiny otherwise. */
+const TINY = { nLayers: 12, nHeads: 4, dModel: 32, nCtx: 64, dVocab: 50257 };
+/**
+ * How far a float32 logit of the 12-layer tiny model may be from the float64 reference, and a
+ * score (a mean of four attention weights): beyond the printed precision's half unit.
+ */
+const LOGIT_TOL = 2e-4;
+const SCORE_TOL = 1e-5;
+
+const NB13 = path.join("notebooks", "13-induction-heads.ipynb");
+
+const tokenizer = new Gpt2Tokenizer();
+const toTokens = (text: string): number[] => [BOS_TOKEN_ID, ...tokenizer.encode(text)];
+
+describe("chapter 13 notebook (induction heads), headless under the tslab kernel", function () {
+  this.timeout(900_000);
+  const root = projectRoot();
+  let tmp: string;
+  let run: NotebookRun;
+  let params: Gpt2Params;
+  let config: Parameters<typeof naiveForward>[1];
+
+  // The reference, computed once from the checkpoint's file.
+  const TEXT = "The city of Paris is in France. I visited Paris";
+  const REPEATED = "A B C D E A B C D";
+  const TEST_TEXT = "The word hello is followed by world. The word hello is followed by";
+  let repeated: NaiveForwardResult;
+  let seqLen: number;
+  let induction: number[][];
+  let prevToken: number[][];
+
+  before(async function () {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "mechinterp-nb13-"));
+    const ck = writeTinyCheckpoint(path.join(tmp, "checkpoint"), { ...TINY, seed: 7 });
+    run = await runNotebook({
+      notebook: NB13,
+      kernelsDir: path.join(tmp, "jupyter", "kernels"),
+      outDir: path.join(tmp, "out"),
+      env: { ...process.env, MODEL_OVERRIDE_DIR: ck.dir },
+      log: () => {},
+    });
+    config = ck.config;
+    params = gpt2Params(readSafetensorsF64(ck.weightsPath), config);
+    const repeatedTokens = toTokens(REPEATED);
+    seqLen = repeatedTokens.length;
+    repeated = naiveForward(params, config, [repeatedTokens]);
+    induction = inductionScores(repeated.cache, TINY.nLayers, seqLen);
+    prevToken = prevTokenScores(repeated.cache, TINY.nLayers, seqLen);
+  });
+
+  after(() => {
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it("the committed notebook has no outputs and names the mechinterp-ts kernel", () => {
+    checkSavedWithoutOutputs(path.join(root, NB13), KERNEL_NAME);
+  });
+
+  it("ran every code cell, in order, without an error output", () => {
+    checkEveryCellRan(run);
+  });
+
+  it("prints the set-up lines and the repeated sequence's tokens as Python lists them", () => {
+    const out = allStdout(run.executed);
+    assert.match(out, /^Using device: \S.*$/m);
+    assert.match(out, new RegExp(`^Loaded GPT-2 Small: ${TINY.nLayers} layers, ${TINY.nHeads} heads per layer$`, "m"));
+    assert.ok(out.includes(`Test sequence: '${TEXT}'\n`), out);
+    assert.ok(out.includes("Expected: model should predict 'France' or similar after second 'Paris'\n"));
+    assert.ok(out.includes("Tokens: ['<|endoftext|>', 'A', ' B', ' C', ' D', ' E', ' A', ' B', ' C', ' D']\n"), out);
+    assert.strictEqual(seqLen, 10);
+  });
+
+  it("the top 5 predictions after 'Paris' are the reference's, with logits at 2 decimals", () => {
+    const lines = stdoutOf(cellWith(run.executed, "topK(finalLogits, 5)")).split("\n");
+    assert.strictEqual(lines[0], "Top predictions after 'Paris':");
+    const { logits } = naiveForward(params, config, [toTokens(TEXT)]);
+    const last = centerLastAxis(logits).data.slice((toTokens(TEXT).length - 1) * TINY.dVocab);
+    const order = Array.from(last.keys()).sort((a, b) => last[b] - last[a]);
+    const printed = lines.slice(1, 6).map((l) => /^ {2}'(.*)' \(logit=(-?\d+\.\d{2})\)$/s.exec(l));
+    printed.forEach((m, i) => {
+      assert.ok(m, `prediction line ${i + 1}: ${JSON.stringify(lines[i + 1])}`);
+      // A near-tie may swap two neighbours: the printed token's logit must be the i-th largest.
+      const id = order.slice(0, 10).find((t) => tokenizer.decode([t]) === m[1]);
+      assert.ok(id !== undefined, `printed token ${JSON.stringify(m[1])} is not among the reference's top 10`);
+      assert.ok(Math.abs(last[id] - last[order[i]]) <= LOGIT_TOL, `prediction ${i + 1}: ${m[1]} (${last[id]}) vs ${last[order[i]]}`);
+      closeAtPrecision(m[2], last[id], LOGIT_TOL, `logit of prediction ${i + 1}`);
+    });
+  });
+
+  /** `  Layer L, Head H: S` lines under `title` in the cell containing `marker`. */
+  function printedHeads(marker: string, title: string, n: number): HeadScore[] {
+    const lines = stdoutOf(cellWith(run.executed, marker)).split("\n");
+    const start = lines.indexOf(title);
+    assert.ok(start >= 0, `no line ${JSON.stringify(title)} in:\n${lines.join("\n")}`);
+    return lines.slice(start + 1, start + 1 + n).map((l) => {
+      const m = /^ {2}Layer (\d+), Head (\d+): (\d\.\d{3})$/.exec(l);
+      assert.ok(m, `head line ${JSON.stringify(l)}`);
+      return { layer: Number(m[1]), head: Number(m[2]), score: Number(m[3]), printed: m[3] } as HeadScore & { printed: string };
+    });
+  }
+
+  function checkRanking(printed: (HeadScore & { printed?: string })[], scores: number[][], what: string): void {
+    const ranked = headsByScore(scores);
+    printed.forEach((p, i) => {
+      const ref = scores[p.layer][p.head];
+      // The printed head's score must be the i-th largest (a near-tie may swap neighbours).
+      assert.ok(Math.abs(ref - ranked[i].score) <= SCORE_TOL, `${what} #${i + 1}: layer ${p.layer} head ${p.head} scores ${ref}, the reference's #${i + 1} is ${JSON.stringify(ranked[i])}`);
+      closeAtPrecision(p.printed!, ref, SCORE_TOL, `${what} of layer ${p.layer} head ${p.head}`);
+    });
+    assert.strictEqual(new Set(printed.map((p) => `${p.layer}.${p.head}`)).size, printed.length, `${what}: a head printed twice`);
+  }
+
+  it("the top 10 heads by induction score are the reference's", () => {
+    checkRanking(printedHeads("measureInductionScore(repeatedCache", "Top 10 heads by induction score:", 10), induction, "induction score");
+  });
+
+  it("the top 5 previous-token heads are the reference's", () => {
+    checkRanking(printedHeads("measurePrevTokenScore(repeatedCache", "Top 5 'previous token' heads:", 5), prevToken, "previous-token score");
+  });
+
+  it("the best induction head is the reference's argmax, its score at 3 decimals", () => {
+    const out = stdoutOf(cellWith(run.executed, "argmax2d(inductionScores)"));
+    const m = /^Best induction head: Layer (\d+), Head (\d+)\nScore: (\d\.\d{3})\n$/.exec(out);
+    assert.ok(m, out);
+    const [layer, head] = [Number(m[1]), Number(m[2])];
+    assert.ok(Math.abs(induction[layer][head] - headsByScore(induction)[0].score) <= SCORE_TOL, `layer ${layer} head ${head} is not the best`);
+    closeAtPrecision(m[3], induction[layer][head], SCORE_TOL, "best head's score");
+  });
+
+  describe("ablation through hook_z", () => {
+    let target: number;
+    let clean: TargetResult;
+    let best: { layer: number; head: number };
+    let top5: { layer: number; head: number }[];
+
+    before(() => {
+      const ids = tokenizer.encode(" world");
+      assert.strictEqual(ids.length, 1);
+      target = ids[0];
+      clean = targetLogitAndRank(params, config, toTokens(TEST_TEXT), target);
+      const m = /^Best induction head: Layer (\d+), Head (\d+)$/m.exec(allStdout(run.executed));
+      assert.ok(m);
+      best = { layer: Number(m[1]), head: Number(m[2]) };
+      top5 = printedHeads("measureInductionScore(repeatedCache", "Top 10 heads by induction score:", 5);
+    });
+
+    /** Checks a printed rank against the reference's, allowing neighbours within float32 error to swap. */
+    function checkRank(printed: string, ref: TargetResult, what: string): void {
+      const [lo, hi] = rankInterval(ref.lastLogits, target, 2 * LOGIT_TOL);
+      const r = Number(printed);
+      assert.ok(Number.isInteger(r) && r >= lo && r <= hi, `${what}: printed rank ${printed}, reference ${ref.rank} (could be ${lo}..${hi})`);
+    }
+
+    it("the clean target logit and rank are the reference's", () => {
+      const out = stdoutOf(cellWith(run.executed, "getInductionLoss(model, testText, target);"));
+      const m = /^Clean model:\n {2}Target ' world' logit: (-?\d+\.\d{2})\n {2}Target rank: (\d+)\n$/.exec(out);
+      assert.ok(m, out);
+      closeAtPrecision(m[1], clean.logit, LOGIT_TOL, "clean logit");
+      checkRank(m[2], clean, "clean");
+    });
+
+    it("ablating the best head: the logit, rank and drop of the reference's ablation", () => {
+      const ablated = targetLogitAndRank(params, config, toTokens(TEST_TEXT), target, [best]);
+      const out = stdoutOf(cellWith(run.executed, "ablateHead(bestLayer, bestHead)"));
+      const re = new RegExp(
+        String.raw`^\nWith Layer ${best.layer} Head ${best.head} ablated:\n {2}Target ' world' logit: (-?\d+\.\d{2}) \(was (-?\d+\.\d{2})\)\n` +
+          String.raw` {2}Target rank: (\d+) \(was (\d+)\)\n\n {2}Logit drop: (-?\d+\.\d{2})\n$`
+      );
+      const m = re.exec(out);
+      assert.ok(m, out);
+      closeAtPrecision(m[1], ablated.logit, LOGIT_TOL, "ablated logit");
+      closeAtPrecision(m[2], clean.logit, LOGIT_TOL, "clean logit (was)");
+      checkRank(m[3], ablated, "ablated");
+      checkRank(m[4], clean, "clean (was)");
+      closeAtPrecision(m[5], clean.logit - ablated.logit, 2 * LOGIT_TOL, "logit drop");
+      // The ablation must do something for this check to mean anything.
+      assert.ok(Math.abs(clean.logit - ablated.logit) > 1e-3, `ablating layer ${best.layer} head ${best.head} changes nothing in the reference`);
+    });
+
+    it("ablating the top 5 heads (two hooks may share a layer): the reference's logit, rank and drop", () => {
+      const ablated = targetLogitAndRank(params, config, toTokens(TEST_TEXT), target, top5);
+      const out = stdoutOf(cellWith(run.executed, "fwdHooks: hooks"));
+      const m = new RegExp(
+        String.raw`^With top 5 induction heads ablated:\n {2}Target logit: (-?\d+\.\d{2}) \(was (-?\d+\.\d{2})\)\n` +
+          String.raw` {2}Target rank: (\d+) \(was (\d+)\)\n\n {2}Total logit drop: (-?\d+\.\d{2})\n$`
+      ).exec(out);
+      assert.ok(m, out);
+      closeAtPrecision(m[1], ablated.logit, LOGIT_TOL, "multi-ablated logit");
+      closeAtPrecision(m[2], clean.logit, LOGIT_TOL, "clean logit (was)");
+      checkRank(m[3], ablated, "multi-ablated");
+      checkRank(m[4], clean, "clean (was)");
+      closeAtPrecision(m[5], clean.logit - ablated.logit, 2 * LOGIT_TOL, "total logit drop");
+    });
+  });
+
+  it("the induction heatmap holds the reference's score matrix, [n_layers, n_heads]", () => {
+    const [bundle] = chartBundles(cellWith(run.executed, 'plt.imshow(inductionScores, { cmap: "Reds", aspect: "auto" })'), 1);
+    const [matrix] = heatmapMatrices(bundle.spec, 1);
+    compareMatrix(matrix, induction, "induction heatmap");
+    assert.ok(JSON.stringify(bundle.spec).includes("Induction Scores by Head"), "title");
+  });
+
+  it("the pattern heatmap is the best head's pattern, with red unfilled circles at the four induction positions", () => {
+    const [bundle] = chartBundles(cellWith(run.executed, '"ro", { markersize: 15'), 1);
+    const m = /^Best induction head: Layer (\d+), Head (\d+)$/m.exec(allStdout(run.executed))!;
+    const [layer, head] = [Number(m[1]), Number(m[2])];
+    const pattern = repeated.cache.get(`blocks.${layer}.attn.hook_pattern`)!;
+    const expected = Array.from({ length: seqLen }, (_, q) => Array.from({ length: seqLen }, (_, k) => pattern.data[(head * seqLen + q) * seqLen + k]));
+    const [matrix] = heatmapMatrices(bundle.spec, 1);
+    compareMatrix(matrix, expected, "pattern heatmap");
+    checkMarkers(bundle.spec, [[2, 6], [3, 7], [4, 8], [5, 9]]);
+    const out = stdoutOf(cellWith(run.executed, '"ro", { markersize: 15'));
+    assert.strictEqual(out, "Red circles mark induction positions:\nPosition 6 (A) → Position 2 (C): attend to what followed previous A\n");
+  });
+
+  it("the two-panel comparison holds the previous-token and induction matrices, side by side", () => {
+    const cell = cellWith(run.executed, "plt.subplots(1, 2");
+    const [bundle] = chartBundles(cell, 1);
+    const [left, right] = heatmapMatrices(bundle.spec, 2);
+    compareMatrix(left, prevToken, "previous-token panel");
+    compareMatrix(right, induction, "induction panel");
+    const text = JSON.stringify(bundle.spec);
+    for (const t of ["Previous Token Scores", "(Early layers)", "Induction Scores", "(Later layers)"]) assert.ok(text.includes(t), `title part ${t}`);
+    assert.ok(stdoutOf(cell).endsWith("This is the two-layer circuit: early heads enable later heads!\n"));
+  });
+
+  it("every chart output in the notebook is one of the three", () => {
+    const n = run.executed.cells.flatMap((c) => c.outputs ?? []).filter((o) => o.data && "application/vnd.vegalite.v5+json" in o.data).length;
+    assert.strictEqual(n, 3);
+  });
+
+  it("wrote the executed notebook and its HTML page", () => {
+    assert.ok(fs.existsSync(run.outNotebook));
+    const html = fs.readFileSync(run.outHtml, "utf8");
+    assert.ok(html.includes("Chapter 13: Induction Heads"));
+  });
+});
+
+function compareMatrix(actual: number[][], expected: number[][], what: string): void {
+  assert.deepStrictEqual([actual.length, actual[0]?.length], [expected.length, expected[0].length], `${what}: shape`);
+  actual.forEach((row, r) =>
+    row.forEach((v, c) => assert.ok(Math.abs(v - expected[r][c]) <= SCORE_TOL, `${what}[${r}][${c}] = ${v}, reference ${expected[r][c]}`))
+  );
+}
+
+/** The chart draws a point mark at each (x, y) = (key, query), red, unfilled. */
+function checkMarkers(spec: unknown, points: [number, number][]): void {
+  const text = JSON.stringify(spec);
+  assert.ok(/"filled":\s*false/.test(text), "markers are unfilled (fillstyle none)");
+  assert.ok(/"(#ff0000|red|#f00)"/i.test(text), "markers are red");
+  const records = dataArrays(spec).flat().filter((r) => !("row" in r && "col" in r && "value" in r));
+  for (const [x, y] of points) {
+    assert.ok(records.some((r) => Object.values(r).includes(x) && Object.values(r).includes(y)), `no marker at (${x}, ${y}) in ${JSON.stringify(records)}`);
+  }
+}
