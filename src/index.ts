@@ -5,7 +5,7 @@
 export { tf, initBackend, backendInfo } from "./backend";
 export type { BackendInfo, BackendName } from "./backend";
 export { HookedTransformer } from "./model/HookedTransformer";
-export type { FromPretrainedOptions, ForwardOptions, RunWithCacheOptions, FwdHook } from "./model/HookedTransformer";
+export type { FromPretrainedOptions, ForwardOptions, RunWithCacheOptions, RunWithHooksOptions, FwdHook, HooksOptions } from "./model/HookedTransformer";
 export type { HookedTransformerConfig } from "./model/config";
 export type { TokensInput } from "./model/tokens";
 export { ActivationCache } from "./hooks/activationCache";
