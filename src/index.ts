@@ -17,3 +17,6 @@ export * from "./tensorUtils";
 // constants) under `charts`.
 export { display, plt, attentionPatterns, cv, chart, Chart, toHtmlPage, saveHtml, notebookToHtml } from "./display";
 export * as charts from "./display";
+// Sparse autoencoders (SAELens names): SAE.fromPretrained / fromDir, encode / decode / forward.
+export { SAE, SAE_OVERRIDE_ENV_VAR, PRETRAINED_SAE_RELEASES } from "./sae";
+export type { SAEConfig, SaeFromPretrainedOptions, SaeFromPretrainedResult, SaeTargetModel, PretrainedSaeRelease, PretrainedSaeEntry } from "./sae";
