@@ -22,6 +22,11 @@ export { display, plt, attentionPatterns, cv, chart, Chart, toHtmlPage, saveHtml
 // charts: plotly-express look-alike beside plt
 export { px } from "./display";
 export * as charts from "./display";
+// Generation: model.generate's options, and the sampler and key/value cache it is built from.
+export type { GenerateOptions, GenerateInput } from "./generation/generate";
+export { sampleLogits, processLogits, seededRandom } from "./generation/sampling";
+export type { SampleOptions } from "./generation/sampling";
+export { KeyValueCache } from "./generation/kvCache";
 // Sparse autoencoders (SAELens names): SAE.fromPretrained / fromDir, encode / decode / forward.
 export { SAE, SAE_OVERRIDE_ENV_VAR, PRETRAINED_SAE_RELEASES } from "./sae";
 export type { SAEConfig, SaeFromPretrainedOptions, SaeFromPretrainedResult, SaeTargetModel, PretrainedSaeRelease, PretrainedSaeEntry } from "./sae";
