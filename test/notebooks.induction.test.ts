@@ -18,7 +18,7 @@ import { writeTinyCheckpoint } from "./fixtures/checkpoint";
 import { Gpt2Params, NaiveForwardResult, gpt2Params, naiveForward } from "./reference/naiveGpt2";
 import { centerLastAxis } from "./reference/processed";
 import { readSafetensorsF64 } from "./reference/safetensorsRead";
-import { HeadScore, TargetResult, headsByScore, inductionScores, prevTokenScores, rankInterval, targetLogitAndRank } from "./reference/induction";
+import { TargetResult, headsByScore, inductionScores, prevTokenScores, rankInterval, targetLogitAndRank } from "./reference/induction";
 import {
   allStdout, cellWith, chartBundles, checkEveryCellRan, checkSavedWithoutOutputs, closeAtPrecision, dataArrays, heatmapMatrices, stdoutOf,
 } from "./helpers/notebookChecks";
@@ -33,6 +33,13 @@ const LOGIT_TOL = 5e-5;
 const SCORE_TOL = 1e-5;
 
 const NB13 = path.join("notebooks", "13-induction-heads.ipynb");
+
+/** A head as the notebook printed it: its place and the score's digits. */
+interface PrintedHead {
+  layer: number;
+  head: number;
+  printed: string;
+}
 
 const tokenizer = new Gpt2Tokenizer();
 const toTokens = (text: string): number[] => [BOS_TOKEN_ID, ...tokenizer.encode(text)];
@@ -113,24 +120,24 @@ describe("chapter 13 notebook (induction heads), headless under the tslab kernel
   });
 
   /** `  Layer L, Head H: S` lines under `title` in the cell containing `marker`. */
-  function printedHeads(marker: string, title: string, n: number): HeadScore[] {
+  function printedHeads(marker: string, title: string, n: number): PrintedHead[] {
     const lines = stdoutOf(cellWith(run.executed, marker)).split("\n");
     const start = lines.indexOf(title);
     assert.ok(start >= 0, `no line ${JSON.stringify(title)} in:\n${lines.join("\n")}`);
     return lines.slice(start + 1, start + 1 + n).map((l) => {
       const m = /^ {2}Layer (\d+), Head (\d+): (\d\.\d{3})$/.exec(l);
       assert.ok(m, `head line ${JSON.stringify(l)}`);
-      return { layer: Number(m[1]), head: Number(m[2]), score: Number(m[3]), printed: m[3] } as HeadScore & { printed: string };
+      return { layer: Number(m[1]), head: Number(m[2]), printed: m[3] };
     });
   }
 
-  function checkRanking(printed: (HeadScore & { printed?: string })[], scores: number[][], what: string): void {
+  function checkRanking(printed: PrintedHead[], scores: number[][], what: string): void {
     const ranked = headsByScore(scores);
     printed.forEach((p, i) => {
       const ref = scores[p.layer][p.head];
       // The printed head's score must be the i-th largest (a near-tie may swap neighbours).
       assert.ok(Math.abs(ref - ranked[i].score) <= SCORE_TOL, `${what} #${i + 1}: layer ${p.layer} head ${p.head} scores ${ref}, the reference's #${i + 1} is ${JSON.stringify(ranked[i])}`);
-      closeAtPrecision(p.printed!, ref, SCORE_TOL, `${what} of layer ${p.layer} head ${p.head}`);
+      closeAtPrecision(p.printed, ref, SCORE_TOL, `${what} of layer ${p.layer} head ${p.head}`);
     });
     assert.strictEqual(new Set(printed.map((p) => `${p.layer}.${p.head}`)).size, printed.length, `${what}: a head printed twice`);
   }
