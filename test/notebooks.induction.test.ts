@@ -1,38 +1,35 @@
 /**
- * Chapter 13 (induction heads) and Chapter 9 (sparse autoencoders), executed headless the way
- * `npm run notebook` does, under the tslab kernel, on a generated 12-layer checkpoint
- * (MODEL_OVERRIDE_DIR) and a generated SAE (SAE_OVERRIDE_DIR): every code cell runs, the prints
- * of the originals are there, every chart carries its Vega-Lite spec and SVG, and the numbers
- * printed agree with the independent float64 reference (test/reference) at printed precision.
+ * Chapter 13 (induction heads), executed headless the way `npm run notebook` does, under the tslab
+ * kernel, on the generated 12-layer, 12-head checkpoint of test/helpers/notebookRun.ts
+ * (MODEL_OVERRIDE_DIR): every code cell runs, the prints of the original are there, every chart
+ * carries its Vega-Lite spec and SVG and draws in the web page, and the numbers printed (scores,
+ * top heads, target logit and rank, with and without ablation through hook_z) and the heatmaps'
+ * matrices agree with the independent float64 reference (test/reference/induction.ts).
  *
  * Needs Jupyter (Debian: jupyter-notebook python3-nbclient jupyter-nbconvert); `.ci/run` installs it.
  */
 import * as assert from "assert";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
-import { KERNEL_NAME, projectRoot } from "../kernel-setup/kernelspec";
-import { NotebookRun, runNotebook } from "../scripts/run-notebook";
+import { NotebookRun, streamText } from "../scripts/run-notebook";
 import { BOS_TOKEN_ID, Gpt2Tokenizer } from "../src/tokenizer/gpt2Tokenizer";
-import { writeTinyCheckpoint } from "./fixtures/checkpoint";
+import { HeadlessNotebookRun, NOTEBOOK_CHECKPOINT, allStdout, assertChartBundle, cellWith, chartBundles, runNotebookHeadless } from "./helpers/notebookRun";
+import { closeAtPrecision, dataArrays, heatmapMatrices, itRanEveryCell } from "./helpers/notebookChecks";
 import { Gpt2Params, NaiveForwardResult, gpt2Params, naiveForward } from "./reference/naiveGpt2";
 import { centerLastAxis } from "./reference/processed";
 import { readSafetensorsF64 } from "./reference/safetensorsRead";
 import { TargetResult, headsByScore, inductionScores, prevTokenScores, rankInterval, targetLogitAndRank } from "./reference/induction";
-import {
-  allStdout, cellWith, chartBundles, checkEveryCellRan, checkSavedWithoutOutputs, closeAtPrecision, dataArrays, heatmapMatrices, stdoutOf,
-} from "./helpers/notebookChecks";
 
-/** 12 layers and GPT-2's vocabulary (the real tokenizer); tiny otherwise. */
-const TINY = { nLayers: 12, nHeads: 4, dModel: 32, nCtx: 64, dVocab: 50257 };
+/** GPT-2 small's 12 layers, 12 heads and vocabulary (the real tokenizer); narrow otherwise. */
+const SHAPE = { nLayers: NOTEBOOK_CHECKPOINT.nLayers!, nHeads: NOTEBOOK_CHECKPOINT.nHeads!, dVocab: NOTEBOOK_CHECKPOINT.dVocab! };
 /**
- * How far a float32 logit of the 12-layer tiny model may be from the float64 reference, and a
- * score (a mean of four attention weights): beyond the printed precision's half unit.
+ * How far a float32 logit of the 12-layer checkpoint may be from the float64 reference, and a
+ * score (a mean of attention weights): beyond the printed precision's half unit.
  */
 const LOGIT_TOL = 5e-5;
 const SCORE_TOL = 1e-5;
 
-const NB13 = path.join("notebooks", "13-induction-heads.ipynb");
+const NB13 = "notebooks/13-induction-heads.ipynb";
 
 /** A head as the notebook printed it: its place and the score's digits. */
 interface PrintedHead {
@@ -43,11 +40,18 @@ interface PrintedHead {
 
 const tokenizer = new Gpt2Tokenizer();
 const toTokens = (text: string): number[] => [BOS_TOKEN_ID, ...tokenizer.encode(text)];
+const stdoutOf = streamText;
+
+/** The one chart the cell with `marker` displayed: its Vega-Lite spec (with an SVG and a text fallback). */
+function chartIn(run: NotebookRun, marker: string): Record<string, unknown> {
+  const bundles = chartBundles(cellWith(run.executed, marker));
+  assert.strictEqual(bundles.length, 1, `charts shown by the cell with ${JSON.stringify(marker)}`);
+  return assertChartBundle(bundles[0], marker);
+}
 
 describe("chapter 13 notebook (induction heads), headless under the tslab kernel", function () {
   this.timeout(900_000);
-  const root = projectRoot();
-  let tmp: string;
+  let h: HeadlessNotebookRun;
   let run: NotebookRun;
   let params: Gpt2Params;
   let config: Parameters<typeof naiveForward>[1];
@@ -62,40 +66,24 @@ describe("chapter 13 notebook (induction heads), headless under the tslab kernel
   let prevToken: number[][];
 
   before(async function () {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "mechinterp-nb13-"));
-    const ck = writeTinyCheckpoint(path.join(tmp, "checkpoint"), { ...TINY, seed: 7 });
-    run = await runNotebook({
-      notebook: NB13,
-      kernelsDir: path.join(tmp, "jupyter", "kernels"),
-      outDir: path.join(tmp, "out"),
-      env: { ...process.env, MODEL_OVERRIDE_DIR: ck.dir },
-      log: () => {},
-    });
-    config = ck.config;
-    params = gpt2Params(readSafetensorsF64(ck.weightsPath), config);
+    h = await runNotebookHeadless(NB13);
+    run = h.run;
+    config = JSON.parse(fs.readFileSync(path.join(h.checkpoint, "config.json"), "utf8"));
+    params = gpt2Params(readSafetensorsF64(path.join(h.checkpoint, "model.safetensors")), config);
     const repeatedTokens = toTokens(REPEATED);
     seqLen = repeatedTokens.length;
     repeated = naiveForward(params, config, [repeatedTokens]);
-    induction = inductionScores(repeated.cache, TINY.nLayers, seqLen);
-    prevToken = prevTokenScores(repeated.cache, TINY.nLayers, seqLen);
+    induction = inductionScores(repeated.cache, SHAPE.nLayers, seqLen);
+    prevToken = prevTokenScores(repeated.cache, SHAPE.nLayers, seqLen);
   });
+  after(() => h?.cleanup());
 
-  after(() => {
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-  });
-
-  it("the committed notebook has no outputs and names the mechinterp-ts kernel", () => {
-    checkSavedWithoutOutputs(path.join(root, NB13), KERNEL_NAME);
-  });
-
-  it("ran every code cell, in order, without an error output", () => {
-    checkEveryCellRan(run);
-  });
+  itRanEveryCell(NB13, 3, () => h);
 
   it("prints the set-up lines and the repeated sequence's tokens as Python lists them", () => {
     const out = allStdout(run.executed);
     assert.match(out, /^Using device: \S.*$/m);
-    assert.match(out, new RegExp(`^Loaded GPT-2 Small: ${TINY.nLayers} layers, ${TINY.nHeads} heads per layer$`, "m"));
+    assert.match(out, new RegExp(`^Loaded GPT-2 Small: ${SHAPE.nLayers} layers, ${SHAPE.nHeads} heads per layer$`, "m"));
     assert.ok(out.includes(`Test sequence: '${TEXT}'\n`), out);
     assert.ok(out.includes("Expected: model should predict 'France' or similar after second 'Paris'\n"));
     assert.ok(out.includes("Tokens: ['<|endoftext|>', 'A', ' B', ' C', ' D', ' E', ' A', ' B', ' C', ' D']\n"), out);
@@ -106,7 +94,7 @@ describe("chapter 13 notebook (induction heads), headless under the tslab kernel
     const lines = stdoutOf(cellWith(run.executed, "topK(finalLogits, 5)")).split("\n");
     assert.strictEqual(lines[0], "Top predictions after 'Paris':");
     const { logits } = naiveForward(params, config, [toTokens(TEXT)]);
-    const last = centerLastAxis(logits).data.slice((toTokens(TEXT).length - 1) * TINY.dVocab);
+    const last = centerLastAxis(logits).data.slice((toTokens(TEXT).length - 1) * SHAPE.dVocab);
     const order = Array.from(last.keys()).sort((a, b) => last[b] - last[a]);
     const printed = lines.slice(1, 6).map((l) => /^ {2}'(.*)' \(logit=(-?\d+\.\d{2})\)$/s.exec(l));
     printed.forEach((m, i) => {
@@ -226,45 +214,34 @@ describe("chapter 13 notebook (induction heads), headless under the tslab kernel
   });
 
   it("the induction heatmap holds the reference's score matrix, [n_layers, n_heads]", () => {
-    const [bundle] = chartBundles(cellWith(run.executed, 'plt.imshow(inductionScores, { cmap: "Reds", aspect: "auto" })'), 1);
-    const [matrix] = heatmapMatrices(bundle.spec, 1);
+    const spec = chartIn(run, 'plt.imshow(inductionScores, { cmap: "Reds", aspect: "auto" })');
+    const [matrix] = heatmapMatrices(spec, 1);
     compareMatrix(matrix, induction, "induction heatmap");
-    assert.ok(JSON.stringify(bundle.spec).includes("Induction Scores by Head"), "title");
+    assert.ok(JSON.stringify(spec).includes("Induction Scores by Head"), "title");
   });
 
   it("the pattern heatmap is the best head's pattern, with red unfilled circles at the four induction positions", () => {
-    const [bundle] = chartBundles(cellWith(run.executed, '"ro", { markersize: 15'), 1);
+    const spec = chartIn(run, '"ro", { markersize: 15');
     const m = /^Best induction head: Layer (\d+), Head (\d+)$/m.exec(allStdout(run.executed))!;
     const [layer, head] = [Number(m[1]), Number(m[2])];
     const pattern = repeated.cache.get(`blocks.${layer}.attn.hook_pattern`)!;
     const expected = Array.from({ length: seqLen }, (_, q) => Array.from({ length: seqLen }, (_, k) => pattern.data[(head * seqLen + q) * seqLen + k]));
-    const [matrix] = heatmapMatrices(bundle.spec, 1);
+    const [matrix] = heatmapMatrices(spec, 1);
     compareMatrix(matrix, expected, "pattern heatmap");
-    checkMarkers(bundle.spec, [[2, 6], [3, 7], [4, 8], [5, 9]]);
+    checkMarkers(spec, [[2, 6], [3, 7], [4, 8], [5, 9]]);
     const out = stdoutOf(cellWith(run.executed, '"ro", { markersize: 15'));
     assert.strictEqual(out, "Red circles mark induction positions:\nPosition 6 (A) → Position 2 (C): attend to what followed previous A\n");
   });
 
   it("the two-panel comparison holds the previous-token and induction matrices, side by side", () => {
     const cell = cellWith(run.executed, "plt.subplots(1, 2");
-    const [bundle] = chartBundles(cell, 1);
-    const [left, right] = heatmapMatrices(bundle.spec, 2);
+    const spec = chartIn(run, "plt.subplots(1, 2");
+    const [left, right] = heatmapMatrices(spec, 2);
     compareMatrix(left, prevToken, "previous-token panel");
     compareMatrix(right, induction, "induction panel");
-    const text = JSON.stringify(bundle.spec);
+    const text = JSON.stringify(spec);
     for (const t of ["Previous Token Scores", "(Early layers)", "Induction Scores", "(Later layers)"]) assert.ok(text.includes(t), `title part ${t}`);
     assert.ok(stdoutOf(cell).endsWith("This is the two-layer circuit: early heads enable later heads!\n"));
-  });
-
-  it("every chart output in the notebook is one of the three", () => {
-    const n = run.executed.cells.flatMap((c) => c.outputs ?? []).filter((o) => o.data && "application/vnd.vegalite.v5+json" in o.data).length;
-    assert.strictEqual(n, 3);
-  });
-
-  it("wrote the executed notebook and its HTML page", () => {
-    assert.ok(fs.existsSync(run.outNotebook));
-    const html = fs.readFileSync(run.outHtml, "utf8");
-    assert.ok(html.includes("Chapter 13: Induction Heads"));
   });
 });
 

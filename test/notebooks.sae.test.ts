@@ -1,7 +1,8 @@
 /**
  * Chapter 9 (sparse autoencoders), executed headless the way `npm run notebook` does, under the
- * tslab kernel, on a generated 12-layer checkpoint (MODEL_OVERRIDE_DIR) and a generated
- * gpt2-small-res-jb SAE at blocks.8.hook_resid_pre (SAE_OVERRIDE_DIR): every code cell runs, the
+ * tslab kernel, on the generated 12-layer checkpoint of test/helpers/notebookRun.ts
+ * (MODEL_OVERRIDE_DIR) and a generated gpt2-small-res-jb SAE at blocks.8.hook_resid_pre
+ * (SAE_OVERRIDE_DIR, test/fixtures/sae.ts): every code cell runs, the
  * prints of the original are there, and the numbers printed (sparsity, top features, the most
  * active feature, its activation over the test texts, reconstruction MSE and explained variance)
  * agree with the independent float64 reference (naiveGpt2.ts, processed.ts, sae.ts) at printed
@@ -12,28 +13,25 @@
  */
 import * as assert from "assert";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
-import { KERNEL_NAME, projectRoot } from "../kernel-setup/kernelspec";
-import { NotebookRun, runNotebook } from "../scripts/run-notebook";
+import { NotebookRun, streamText } from "../scripts/run-notebook";
 import { HookedTransformer, SAE, tf } from "../src";
 import { BOS_TOKEN_ID, Gpt2Tokenizer } from "../src/tokenizer/gpt2Tokenizer";
-import { writeTinyCheckpoint } from "./fixtures/checkpoint";
-import { writeGpt2SmallResJbFixture } from "./fixtures/sae";
+import { HeadlessNotebookRun, NOTEBOOK_CHECKPOINT, allStdout, cellWith, runNotebookHeadless } from "./helpers/notebookRun";
+import { closeAtPrecision, itRanEveryCell } from "./helpers/notebookChecks";
 import { Gpt2Params, gpt2Params, naiveForward } from "./reference/naiveGpt2";
 import { centerLastAxis } from "./reference/processed";
 import { ReferenceSae, readReferenceSae, referenceDecode, referenceEncode } from "./reference/sae";
 import { readSafetensorsF64 } from "./reference/safetensorsRead";
-import { allStdout, cellWith, checkEveryCellRan, checkSavedWithoutOutputs, closeAtPrecision, stdoutOf } from "./helpers/notebookChecks";
 
-const TINY = { nLayers: 12, nHeads: 4, dModel: 32, nCtx: 64, dVocab: 50257 };
+const TINY = { nLayers: NOTEBOOK_CHECKPOINT.nLayers!, dModel: NOTEBOOK_CHECKPOINT.dModel! };
 /** GPT-2 small's SAE has 32 features per residual dimension (24576 / 768); so does the fixture. */
 const D_SAE = 32 * TINY.dModel;
 const HOOK = "blocks.8.hook_resid_pre";
 /** float32 error of a feature activation / residual value of the tiny model, beyond printed precision. */
 const ACT_TOL = 1e-4;
 
-const NB09 = path.join("notebooks", "09-sparse-autoencoders.ipynb");
+const NB09 = "notebooks/09-sparse-autoencoders.ipynb";
 const TEXT = "The Golden Gate Bridge is a famous landmark in San Francisco.";
 const TOKEN_STRS = ["<|endoftext|>", "The", " Golden", " Gate", " Bridge", " is", " a", " famous", " landmark", " in", " San", " Francisco", "."];
 const TEST_TEXTS = [
@@ -48,6 +46,7 @@ const PROMPT = "I went to the store to buy";
 
 const tokenizer = new Gpt2Tokenizer();
 const toTokens = (text: string): number[] => [BOS_TOKEN_ID, ...tokenizer.encode(text)];
+const stdoutOf = streamText;
 
 /** The SAE with every pre-activation moved by `shift` (b_enc + shift): counts features whose pre-activation exceeds -shift. */
 function shifted(sae: ReferenceSae, shift: number): ReferenceSae {
@@ -56,11 +55,9 @@ function shifted(sae: ReferenceSae, shift: number): ReferenceSae {
 
 describe("chapter 9 notebook (sparse autoencoders), headless under the tslab kernel", function () {
   this.timeout(900_000);
-  const root = projectRoot();
-  let tmp: string;
-  let checkpointDir: string;
-  let saeDir: string;
+  let h: HeadlessNotebookRun;
   let run: NotebookRun;
+  let saeDir: string;
   let params: Gpt2Params;
   let config: Parameters<typeof naiveForward>[1];
   let refSae: ReferenceSae;
@@ -72,34 +69,16 @@ describe("chapter 9 notebook (sparse autoencoders), headless under the tslab ker
   }
 
   before(async function () {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "mechinterp-nb09-"));
-    const ck = writeTinyCheckpoint(path.join(tmp, "checkpoint"), { ...TINY, seed: 7 });
-    checkpointDir = ck.dir;
-    saeDir = path.join(tmp, "saes");
-    writeGpt2SmallResJbFixture(saeDir, { saeIds: [HOOK], dIn: TINY.dModel, dSae: D_SAE, seed: 3 });
-    run = await runNotebook({
-      notebook: NB09,
-      kernelsDir: path.join(tmp, "jupyter", "kernels"),
-      outDir: path.join(tmp, "out"),
-      env: { ...process.env, MODEL_OVERRIDE_DIR: ck.dir, SAE_OVERRIDE_DIR: saeDir },
-      log: () => {},
-    });
-    config = ck.config;
-    params = gpt2Params(readSafetensorsF64(ck.weightsPath), config);
+    h = await runNotebookHeadless(NB09, { saes: { saeIds: [HOOK], dSae: D_SAE, seed: 3 } });
+    run = h.run;
+    saeDir = h.saeDir!;
+    config = JSON.parse(fs.readFileSync(path.join(h.checkpoint, "config.json"), "utf8"));
+    params = gpt2Params(readSafetensorsF64(path.join(h.checkpoint, "model.safetensors")), config);
     refSae = readReferenceSae(path.join(saeDir, HOOK));
   });
+  after(() => h?.cleanup());
 
-  after(() => {
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-  });
-
-  it("the committed notebook has no outputs and names the mechinterp-ts kernel", () => {
-    checkSavedWithoutOutputs(path.join(root, NB09), KERNEL_NAME);
-  });
-
-  it("ran every code cell, in order, without an error output", () => {
-    checkEveryCellRan(run);
-  });
+  itRanEveryCell(NB09, 0, () => h);
 
   it("prints the model, the SAE's shape and the sample's tokens and shapes", () => {
     const out = allStdout(run.executed);
@@ -144,7 +123,7 @@ describe("chapter 9 notebook (sparse autoencoders), headless under the tslab ker
       const sorted = Array.from(row).sort((a, b) => b - a);
       const items = line.slice(prefix.length).split(", ");
       assert.strictEqual(items.length, 3, line);
-      items.forEach((it, k) => {
+      items.forEach((it: string, k: number) => {
         const m = /^#(\d+)\((\d+\.\d{2})\)$/.exec(it);
         assert.ok(m, `item ${JSON.stringify(it)}`);
         const id = Number(m[1]);
@@ -229,7 +208,7 @@ describe("chapter 9 notebook (sparse autoencoders), headless under the tslab ker
     });
 
     it("repeats exactly with the same seeds (42, 43, 44 plain; 45, 46, 47 steered), and steering changes the text", async () => {
-      const model = await HookedTransformer.fromPretrained(checkpointDir, { warn: () => {} });
+      const model = await HookedTransformer.fromPretrained(h.checkpoint, { warn: () => {} });
       const sae = await SAE.fromDir(path.join(saeDir, HOOK));
       const before = tf.memory().numTensors;
       try {

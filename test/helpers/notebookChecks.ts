@@ -1,77 +1,47 @@
 /**
- * Reading an executed notebook in tests: a cell by what its source contains, what it printed, its
- * chart bundles and the heatmap matrices inside a Vega-Lite spec, and a printed number compared with
- * a reference value at the precision it was printed with.
+ * Checks shared by the chapter notebooks' tests, on top of notebookRun.ts: the basic `it`s every
+ * ported notebook passes, the heatmap matrices inside a chart's Vega-Lite spec, and one printed
+ * number against a reference value at the precision it was printed with.
  */
 import * as assert from "assert";
 import * as fs from "fs";
-import { NotebookCell, NotebookJson, NotebookRun, joinSource, streamText } from "../../scripts/run-notebook";
+import { KERNEL_NAME } from "../../kernel-setup/kernelspec";
+import { joinSource } from "../../scripts/run-notebook";
+import { HeadlessNotebookRun, chartBundles, codeCells, drawInChromium, errorOutputs, readCommittedNotebook } from "./notebookRun";
 
-const VEGALITE_MIME = "application/vnd.vegalite.v5+json";
-const SVG_MIME = "image/svg+xml";
-
-export function codeCells(nb: NotebookJson): NotebookCell[] {
-  return nb.cells.filter((c) => c.cell_type === "code");
-}
-
-/** The code cell whose source contains `marker` (exactly one must). */
-export function cellWith(nb: NotebookJson, marker: string): NotebookCell {
-  const found = codeCells(nb).filter((c) => joinSource(c.source).includes(marker));
-  assert.strictEqual(found.length, 1, `${found.length} code cells contain ${JSON.stringify(marker)}`);
-  return found[0];
-}
-
-/** What one cell printed to stdout. */
-export function stdoutOf(cell: NotebookCell): string {
-  return streamText(cell);
-}
-
-/** Everything the notebook printed to stdout, cell after cell. */
-export function allStdout(nb: NotebookJson): string {
-  return nb.cells.map((c) => streamText(c)).join("");
-}
-
-/** The committed file: no outputs, no execution counts, the given kernel. */
-export function checkSavedWithoutOutputs(file: string, kernelName: string): void {
-  const nb = JSON.parse(fs.readFileSync(file, "utf8")) as NotebookJson;
-  const spec = (nb.metadata as { kernelspec: { name: string; language: string } }).kernelspec;
-  assert.deepStrictEqual([spec.name, spec.language], [kernelName, "typescript"]);
-  for (const cell of codeCells(nb)) {
-    assert.deepStrictEqual(cell.outputs, [], `outputs saved in: ${joinSource(cell.source).slice(0, 60)}`);
-    assert.strictEqual(cell.execution_count, null);
-  }
-}
-
-/** Every code cell of the source ran, in order, with no error output. */
-export function checkEveryCellRan(run: NotebookRun): void {
-  const source = JSON.parse(fs.readFileSync(run.notebook, "utf8")) as NotebookJson;
-  const cells = codeCells(run.executed);
-  assert.strictEqual(cells.length, codeCells(source).length);
-  assert.strictEqual(run.codeCells, cells.length);
-  cells.forEach((cell, i) => {
-    assert.strictEqual(cell.execution_count, i + 1, `cell ${i + 1} execution_count`);
-    const errors = (cell.outputs ?? []).filter((o) => o.output_type === "error");
-    assert.deepStrictEqual(errors, [], `error in: ${joinSource(cell.source).slice(0, 60)}`);
+/**
+ * Registers the checks every ported notebook passes: saved without outputs on the mechinterp-ts
+ * kernel, importing only the package root; every code cell ran, in order, without an error; the
+ * executed copy and a web page that draws all `charts` charts offline in headless Chromium.
+ */
+export function itRanEveryCell(notebook: string, charts: number, get: () => HeadlessNotebookRun): void {
+  it("is saved without outputs, on the mechinterp-ts kernel, importing only the package root", () => {
+    const nb = readCommittedNotebook(notebook);
+    const spec = (nb.metadata as { kernelspec: { name: string; language: string } }).kernelspec;
+    assert.deepStrictEqual([spec.name, spec.language], [KERNEL_NAME, "typescript"]);
+    for (const cell of codeCells(nb)) {
+      assert.deepStrictEqual(cell.outputs, [], `outputs saved in: ${joinSource(cell.source).slice(0, 60)}`);
+      assert.strictEqual(cell.execution_count, null);
+      for (const m of joinSource(cell.source).matchAll(/from\s+"([^"]+)"/g)) assert.strictEqual(m[1], "mechinterp-ts", `import from ${m[1]}`);
+    }
   });
-}
 
-export interface ChartBundle {
-  spec: { $schema?: string } & Record<string, unknown>;
-  svg: string;
-}
+  it("ran every code cell, in order, without an error", () => {
+    const { run } = get();
+    const cells = codeCells(run.executed);
+    assert.strictEqual(cells.length, codeCells(readCommittedNotebook(notebook)).length);
+    assert.strictEqual(run.codeCells, cells.length);
+    cells.forEach((c, i) => assert.strictEqual(c.execution_count, i + 1));
+    assert.deepStrictEqual(errorOutputs(run.executed), []);
+  });
 
-/** The cell's chart outputs (exactly `n`), each with a Vega-Lite 5 spec, an SVG and a text fallback. */
-export function chartBundles(cell: NotebookCell, n: number): ChartBundle[] {
-  const bundles = (cell.outputs ?? []).filter((o) => o.data && VEGALITE_MIME in o.data);
-  assert.strictEqual(bundles.length, n, `chart outputs of ${joinSource(cell.source).slice(0, 60)}: ${JSON.stringify((cell.outputs ?? []).map((o) => Object.keys(o.data ?? {})))}`);
-  return bundles.map((b) => {
-    const data = b.data as Record<string, unknown>;
-    const spec = data[VEGALITE_MIME] as ChartBundle["spec"];
-    assert.match(String(spec.$schema), /vega-lite\/v5/);
-    const svg = joinSource(data[SVG_MIME] as string | string[]);
-    assert.match(svg, /^\s*(<\?xml[^>]*>\s*)?<svg[\s>]/);
-    assert.ok("text/plain" in data, "text/plain fallback");
-    return { spec, svg };
+  const page = charts > 0 ? `draws its ${charts} charts` : "opens (no charts)";
+  it(`wrote the executed copy and a web page that ${page} offline in headless Chromium, with no errors`, async () => {
+    const { run } = get();
+    assert.strictEqual(run.executed.cells.flatMap((c) => chartBundles(c)).length, charts, "chart outputs in the notebook");
+    const { drawn, problems } = await drawInChromium(run.outHtml, charts);
+    assert.deepStrictEqual([drawn, problems], [charts, []]);
+    assert.ok(fs.existsSync(run.outNotebook));
   });
 }
 
