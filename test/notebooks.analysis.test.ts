@@ -9,7 +9,6 @@
  */
 import * as assert from "assert";
 import { execFileSync } from "child_process";
-import * as fs from "fs";
 import * as path from "path";
 import { Gpt2Tokenizer, BOS_TOKEN_ID } from "../src/tokenizer/gpt2Tokenizer";
 import {
