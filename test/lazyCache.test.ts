@@ -272,6 +272,24 @@ for (const mode of MODES) {
       assert.equal(tf.memory().numTensors, before);
     });
 
+    it("a namesFilter predicate that throws: the error comes through, nothing leaked, the next run records normally", () => {
+      const before = tf.memory().numTensors;
+      const bad = (name: string) => {
+        if (name.includes("ln2")) throw new Error("bad filter");
+        return true;
+      };
+      assert.throws(() => model.runWithCache(TOKENS, { namesFilter: bad }), /bad filter/);
+      assert.equal(tf.memory().numTensors, before);
+      const [logits, cache] = model.runWithCache(TOKENS, { namesFilter: "blocks.0.attn.hook_pattern" });
+      const plain = model.runWithCache(TOKENS, { namesFilter: (n) => n === "blocks.1.attn.hook_pattern" });
+      assert.deepEqual(cache.keys(), ["blocks.0.attn.hook_pattern"]);
+      assert.deepEqual(plain[1].keys(), ["blocks.1.attn.hook_pattern"]);
+      tf.dispose([logits, plain[0]]);
+      cache.dispose();
+      plain[1].dispose();
+      assert.equal(tf.memory().numTensors, before);
+    });
+
     it("forward after runWithCache computes nothing lazily and returns the same logits", () => {
       const [logits, cache] = model.runWithCache(TOKENS);
       const plain = model.forward(TOKENS);

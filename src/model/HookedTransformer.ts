@@ -338,14 +338,17 @@ export class HookedTransformer extends Module {
     // Attention scores, patterns, MLP hook_post and LayerNorm hook_normalized the cache wants are recorded by their layer, lazily
     // where no hook could change them (see deferRecords); lazy ones not yet in a cache are freed on error.
     const lazies: LazyActivation[] = [];
-    const deferred = this.deferRecords(opts.keep, (name, a) => {
-      if (a instanceof LazyActivation) lazies.push(a);
-      bucket[name] = a;
-    });
-    const removers = opts.keep
-      ? [...this.hookDict.values()].filter((h) => opts.keep!(h.name) && !deferred.points.has(h)).map((h) => h.addHook(record, { permanent: true }))
-      : [];
+    let deferred: { points: Set<HookPoint>; restore: () => void } | undefined;
+    const removers: (() => void)[] = [];
     try {
+      // Inside the try: a namesFilter predicate that throws leaves nothing set and nothing allocated.
+      deferred = this.deferRecords(opts.keep, (name, a) => {
+        if (a instanceof LazyActivation) lazies.push(a);
+        bucket[name] = a;
+      });
+      const points = deferred.points;
+      const kept = opts.keep ? [...this.hookDict.values()].filter((h) => opts.keep!(h.name) && !points.has(h)) : [];
+      for (const h of kept) removers.push(h.addHook(record, { permanent: true }));
       const out = tf.tidy(() => {
         const collected: Record<string, CachedActivation> = {};
         const step = <T extends tf.Tensor>(fn: () => T): T => {
@@ -372,7 +375,7 @@ export class HookedTransformer extends Module {
       lazies.forEach((a) => a.dispose());
       throw err;
     } finally {
-      deferred.restore();
+      deferred?.restore();
       removers.forEach((r) => r());
       bucket = {};
       if (prepared.owned) tokens.dispose();
@@ -394,22 +397,18 @@ export class HookedTransformer extends Module {
     const norms = [...this.blocks.flatMap((b) => [b.ln1, b.ln2]), this.ln_final];
     const saved = this.blocks.map((b) => [b.attn.deferred, b.mlp.deferredPost] as const);
     const savedNorms = norms.map((n) => n.deferred);
+    // Every decision first (keep may throw), then the settings.
     const points = new Set<HookPoint>();
-    const wants = (h: HookPoint) => (keep ? keep(h.name) : false);
+    for (const { attn, mlp } of this.blocks) [attn.hook_attn_scores, attn.hook_pattern, mlp.hook_post].forEach((h) => keep?.(h.name) && points.add(h));
+    for (const n of norms) [n.hook_scale, n.hook_normalized].forEach((h) => keep?.(h.name) && points.add(h));
     for (const { attn, mlp } of this.blocks) {
-      const scores = wants(attn.hook_attn_scores);
-      const pattern = wants(attn.hook_pattern);
+      const [scores, pattern] = [points.has(attn.hook_attn_scores), points.has(attn.hook_pattern)];
       attn.deferred = scores || pattern ? { scores, pattern, record } : undefined;
-      mlp.deferredPost = wants(mlp.hook_post) ? record : undefined;
-      for (const [h, on] of [[attn.hook_attn_scores, scores], [attn.hook_pattern, pattern], [mlp.hook_post, mlp.deferredPost !== undefined]] as const) {
-        if (on) points.add(h);
-      }
+      mlp.deferredPost = points.has(mlp.hook_post) ? record : undefined;
     }
     for (const n of norms) {
-      const [scale, normalized] = [wants(n.hook_scale), wants(n.hook_normalized)];
+      const [scale, normalized] = [points.has(n.hook_scale), points.has(n.hook_normalized)];
       n.deferred = scale || normalized ? { scale, normalized, record } : undefined;
-      if (scale) points.add(n.hook_scale);
-      if (normalized) points.add(n.hook_normalized);
     }
     return {
       points,
