@@ -290,6 +290,30 @@ for (const mode of MODES) {
       assert.equal(tf.memory().numTensors, before);
     });
 
+    it("runWithCache and a lazy read inside one tf.tidy: everything is freed at its end", () => {
+      const before = tf.memory().numTensors;
+      const total = tf.tidy(() => {
+        const [l, c] = model.runWithCache(TOKENS);
+        return tf.add(tf.sum(l), tf.sum(c.get("pattern", 1)));
+      });
+      assert.equal(tf.memory().numTensors, before + 1);
+      assert.ok(Number.isFinite(total.dataSync()[0]));
+      total.dispose();
+    });
+
+    it("a cache made outside a tf.tidy and read inside it: the computed entry outlives the tidy, dispose frees it", () => {
+      const before = tf.memory().numTensors;
+      const [logits, cache] = model.runWithCache(TOKENS);
+      const [eagerLogits, eager] = eagerRun(model, TOKENS);
+      const sum = tf.tidy(() => tf.sum(cache.get("pattern", 0)));
+      assert.ok(!cache.get("pattern", 0).isDisposed);
+      assert.deepEqual(bitsOf(cache.get("pattern", 0)), bitsOf(eager.get("pattern", 0)));
+      tf.dispose([sum, logits, eagerLogits]);
+      cache.dispose();
+      eager.dispose();
+      assert.equal(tf.memory().numTensors, before);
+    });
+
     it("forward after runWithCache computes nothing lazily and returns the same logits", () => {
       const [logits, cache] = model.runWithCache(TOKENS);
       const plain = model.forward(TOKENS);

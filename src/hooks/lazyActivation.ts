@@ -10,7 +10,10 @@
  *
  * Ownership: a LazyActivation holds its own handles on its inputs (a reshape to the same shape: it
  * shares their data on every backend, where tf.clone copies on wasm) and frees them when it
- * materialises or is disposed.
+ * materialises or is disposed. The handles are ordinary tensors of the scope they were made in, found
+ * by tf.tidy through the cache like its other tensors: a cache made inside a tf.tidy is freed whole at
+ * its end. A computed activation belongs to the cache: it is kept (out of the tf.tidy it was read
+ * in), unless the cache's own tensors belong to that same tidy, which then frees it with them.
  */
 import { tf } from "../backend";
 
@@ -23,17 +26,18 @@ export class LazyActivation {
    * @param compute builds the activation from `inputs`; runs inside a tf.tidy, may create intermediates.
    */
   constructor(readonly shape: number[], inputs: tf.Tensor[], private readonly compute: (inputs: tf.Tensor[]) => tf.Tensor) {
-    this.inputs = inputs.map((t) => tf.keep(tf.reshape(t, t.shape)));
+    this.inputs = inputs.map((t) => tf.reshape(t, t.shape));
   }
 
   /**
-   * @returns the activation, a new tensor owned by the caller and kept (an enclosing tf.tidy does not
-   *   free it). The inputs are released; a LazyActivation materialises once.
+   * @returns the activation, a new tensor owned by the caller (the cache); kept out of the active
+   *   tf.tidy unless the inputs belong to it. The inputs are released; a LazyActivation materialises once.
    */
   materialise(): tf.Tensor {
     const inputs = this.inputs;
     if (!inputs) throw new Error("Internal error: a lazy activation was materialised twice or after dispose.");
-    const t = tf.keep(tf.tidy(() => this.compute(inputs)));
+    const t = tf.tidy(() => this.compute(inputs));
+    if (!inActiveScope(inputs[0])) tf.keep(t);
     this.dispose();
     return t;
   }
@@ -54,4 +58,14 @@ export class LazyActivation {
     if (this.inputs) tf.dispose(this.inputs);
     this.inputs = undefined;
   }
+}
+
+interface EngineScopes {
+  state: { activeScope: { id: number } | null };
+}
+
+/** Whether `t` is tracked by the innermost tf.tidy now running (tfjs records the scope on each tensor). */
+function inActiveScope(t: tf.Tensor): boolean {
+  const scope = (tf.engine() as unknown as EngineScopes).state.activeScope;
+  return scope != null && (t as unknown as { scopeId?: number }).scopeId === scope.id;
 }
