@@ -13,6 +13,7 @@ import { KERNEL_NAME, codeNotebook, projectRoot, writeKernelSpec } from "../kern
 import { ensureSelfLink } from "../kernel-setup/selfLink";
 import { SVG_MIME, TEXT_MIME, VEGALITE_MIME } from "../src/display";
 import { SYSTEM_PYTHON, nbclientMissing } from "./helpers/displayTools";
+import { requireTool } from "./helpers/requireTool";
 
 /** Runs the notebook at argv[1] in the kernel argv[3] with cwd argv[4]; writes it to argv[2]. */
 const RUNNER = `
@@ -53,11 +54,7 @@ describe("display: through a real tslab kernel (nbclient)", function () {
   let cells: Array<{ outputs: Output[] }>;
 
   before(function () {
-    const missing = nbclientMissing();
-    if (missing) {
-      console.log(`    skipping kernel test: ${missing}`);
-      this.skip();
-    }
+    requireTool(this, "Jupyter's nbclient", nbclientMissing());
     const root = projectRoot();
     ensureSelfLink(root);
     assert.ok(fs.existsSync(path.join(root, "dist", "src", "index.d.ts")), "build first: the notebook imports dist/src");
