@@ -3,8 +3,10 @@
  * nbclient under the mechinterp-ts (tslab) kernel, written to notebooks/out/ as .ipynb and .html,
  * and a short summary.
  *
- *   npm run notebook [-- path/to/notebook.ipynb] [--timeout SECONDS] [--yes]
+ *   npm run notebook [-- path/to/notebook.ipynb] [--timeout SECONDS] [--yes] [--kernel tslab|deno]
  *
+ * --kernel deno runs it on Deno's Jupyter kernel (mechinterp-ts-deno, kernel-setup/denoKernel.ts)
+ * instead of tslab, writing to notebooks/out/deno/.
  * --yes lets set-up install Jupyter without asking when it is missing (kernel-setup/consent.ts).
  *
  * MODEL_OVERRIDE_DIR=<folder with config.json + model.safetensors> runs offline on that checkpoint.
@@ -13,6 +15,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { describeCellError, executeNotebook, stripAnsi } from "../kernel-setup/execute";
 import { KERNEL_NAME, projectRoot } from "../kernel-setup/kernelspec";
+import { DENO_KERNEL_NAME } from "../kernel-setup/denoKernel";
 import { envWithKernels, setup } from "../kernel-setup/setup";
 import { notebookToHtml } from "../src/display/notebookHtml";
 import { CONFIG_FILE, MODEL_OVERRIDE_ENV_VAR, WEIGHTS_FILE, resolveModelSource } from "../src/weights/loadPretrained";
@@ -37,7 +40,12 @@ export interface RunNotebookOptions {
   fetchWeights?: boolean;
   /** Progress lines (default stderr). */
   log?: (line: string) => void;
+  /** Which kernel runs it (default "tslab"; "deno": Deno's kernel, outputs in out/deno/ by default). */
+  kernel?: NotebookKernel;
 }
+
+export type NotebookKernel = "tslab" | "deno";
+export const NOTEBOOK_KERNELS: Record<NotebookKernel, string> = { tslab: KERNEL_NAME, deno: DENO_KERNEL_NAME };
 
 export interface NotebookRun {
   notebook: string;
@@ -144,24 +152,27 @@ export async function runNotebook(options: RunNotebookOptions = {}): Promise<Not
   const notebook = path.resolve(root, options.notebook ?? DEFAULT_NOTEBOOK);
   if (!fs.existsSync(notebook)) throw new Error(`Notebook not found: ${notebook}`);
   const source = JSON.parse(fs.readFileSync(notebook, "utf8")) as NotebookJson;
-  const outDir = path.resolve(root, options.outDir ?? path.join(path.dirname(notebook), OUT_DIR_NAME));
+  const kernel = options.kernel ?? "tslab";
+  const kernelName = NOTEBOOK_KERNELS[kernel];
+  const defaultOut = path.join(path.dirname(notebook), OUT_DIR_NAME, ...(kernel === "deno" ? ["deno"] : []));
+  const outDir = path.resolve(root, options.outDir ?? defaultOut);
   const base = path.basename(notebook, ".ipynb");
   const outNotebook = path.join(outDir, `${base}.ipynb`);
   const outHtml = path.join(outDir, `${base}.html`);
 
-  const ready = await setup({ kernelsDir: options.kernelsDir, env, log, allowInstall: options.allowInstall });
+  const ready = await setup({ kernelsDir: options.kernelsDir, env, log, allowInstall: options.allowInstall, deno: kernel === "deno" ? "required" : "optional" });
   if (options.fetchWeights !== false) {
     const modelName = modelNameIn(source);
     if (modelName) await ensureWeights(modelName, env, log);
   }
 
-  log(`Running ${path.relative(root, notebook)} with the "${KERNEL_NAME}" kernel...`);
+  log(`Running ${path.relative(root, notebook)} with the "${kernelName}" kernel...`);
   fs.mkdirSync(outDir, { recursive: true });
   const report = await executeNotebook({
     python: ready.python.command,
     input: notebook,
     output: outNotebook,
-    kernelName: KERNEL_NAME,
+    kernelName,
     cwd: path.dirname(notebook),
     cellTimeoutS: options.cellTimeoutS ?? 900,
     env: envWithKernels(ready.kernelsDir, env),
@@ -200,19 +211,24 @@ async function main(): Promise<void> {
   let notebook: string | undefined;
   let cellTimeoutS: number | undefined;
   let allowInstall = false;
+  let kernel: NotebookKernel | undefined;
   for (let i = 0; i < args.length; i++) {
     if (args[i] === "--yes") {
       allowInstall = true;
+    } else if (args[i] === "--kernel") {
+      const name = args[++i];
+      if (name !== "tslab" && name !== "deno") throw new Error(`--kernel takes tslab or deno, got ${name ?? "nothing"}`);
+      kernel = name;
     } else if (args[i] === "--timeout") {
       cellTimeoutS = Number(args[++i]);
       if (!(cellTimeoutS > 0)) throw new Error(`--timeout needs a number of seconds, got ${args[i]}`);
     } else if (!args[i].startsWith("-") && !notebook) {
       notebook = path.resolve(process.cwd(), args[i]);
     } else {
-      throw new Error(`Unknown argument ${args[i]}. Usage: npm run notebook [-- notebook.ipynb] [--timeout SECONDS] [--yes]`);
+      throw new Error(`Unknown argument ${args[i]}. Usage: npm run notebook [-- notebook.ipynb] [--timeout SECONDS] [--yes] [--kernel tslab|deno]`);
     }
   }
-  const run = await runNotebook({ notebook, cellTimeoutS, allowInstall });
+  const run = await runNotebook({ notebook, cellTimeoutS, allowInstall, kernel });
   const rel = (p: string) => path.relative(process.cwd(), p);
   const { prompt, lines } = predictionsIn(run.executed, 5);
   const summary = [
