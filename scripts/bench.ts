@@ -230,6 +230,12 @@ function sanityLines(outcomes: BackendOutcome[]): string[] {
 // ---- main ----------------------------------------------------------------------------------------
 
 async function main(): Promise<number> {
+  // charts: `npm run bench -- --charts [--reps N]` runs the chart bench only (scripts/bench-charts.ts)
+  if (process.argv.includes("--charts")) {
+    const i = process.argv.indexOf("--reps");
+    (await import("./bench-charts")).runChartBench(i >= 0 ? Number(process.argv[i + 1]) || 3 : 3);
+    return 0;
+  }
   const flags = parseArgs(process.argv.slice(2));
   const started = new Date();
   const stamp = started.toISOString().replace(/[:.]/g, "-");
