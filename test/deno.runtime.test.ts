@@ -40,6 +40,7 @@ interface DenoReport {
   leaks: Record<string, number>;
   bundleMimes: string[];
   svgStart: string;
+  pngStart: string;
   routes: string[];
 }
 
@@ -134,9 +135,10 @@ describe("the package under Deno", function () {
     assert.deepStrictEqual(report.leaks, { forward: 0, runWithCache: 0, generate: 0, charts: 0 });
   });
 
-  it("charts: the bundle carries Vega-Lite, SVG and text; outside a kernel display() prints its line", () => {
-    assert.deepStrictEqual(report.bundleMimes, ["application/vnd.vegalite.v5+json", "image/svg+xml", "text/plain"]);
+  it("charts: the bundle carries Vega-Lite, SVG, PNG (resvg, a Node-API addon) and text; outside a kernel display() prints its line", () => {
+    assert.deepStrictEqual(report.bundleMimes, ["application/vnd.vegalite.v5+json", "image/png", "image/svg+xml", "text/plain"]);
     assert.strictEqual(report.svgStart, "<svg");
+    assert.strictEqual(report.pngStart, Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).toString("base64").slice(0, 11), "base64 of PNG's signature");
     assert.deepStrictEqual(report.routes, ["none"]);
     assert.match(stdout, /^<Figure \(plot, 1 series\): deno>/m);
   });

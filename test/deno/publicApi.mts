@@ -90,6 +90,7 @@ console.log(
     leaks,
     bundleMimes: Object.keys(bundle).sort(),
     svgStart: String(bundle[charts.SVG_MIME]).slice(0, 4),
+    pngStart: String(bundle["image/png"]).slice(0, 11),
     routes,
   })
 );
