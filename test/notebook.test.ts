@@ -76,7 +76,22 @@ function printedNumber(text: string, label: RegExp): number {
   return Number(m[1].replace(/,/g, ""));
 }
 
+/** Each kernel's executed notebook, for the comparison at the end. */
+const runs: Partial<Record<NotebookKernel, NotebookRun>> = {};
 for (const kernel of ["tslab", "deno"] as NotebookKernel[]) describeNotebookRun(kernel);
+
+describe("chapter notebook: the same outputs on both kernels", () => {
+  it("every cell prints the same text and shows the same kinds of output under tslab and Deno", function () {
+    const { tslab, deno } = runs;
+    if (!tslab || !deno) this.skip(); // one of the runs above was skipped or failed, and said why
+    const shape = (run: NotebookRun) =>
+      codeCells(run.executed).map((c) => ({
+        stdout: streamText(c),
+        outputs: (c.outputs ?? []).filter((o) => o.output_type !== "stream").map((o) => [o.output_type, Object.keys(o.data ?? {}).sort()]),
+      }));
+    assert.deepStrictEqual(shape(deno), shape(tslab));
+  });
+});
 
 function describeNotebookRun(kernel: NotebookKernel): void {
 describe(`chapter notebook, headless under the ${kernel} kernel`, function () {
@@ -102,6 +117,7 @@ describe(`chapter notebook, headless under the ${kernel} kernel`, function () {
       log: (line) => progress.push(line),
       kernel,
     });
+    runs[kernel] = run;
   });
 
   after(() => {
