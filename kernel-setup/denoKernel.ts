@@ -27,7 +27,7 @@ export const DENO_PERMISSIONS: Readonly<Record<string, string>> = {
   write: "the Hugging Face cache (downloads) and files a notebook saves (saveHtml, saveSvg)",
   net: "huggingface.co (or $HF_ENDPOINT) for a model or SAE not yet in the cache",
   env: "MODEL_OVERRIDE_DIR, SAE_OVERRIDE_DIR, HF_HOME, HF_ENDPOINT and the backend's settings",
-  ffi: "the native kernels (a Node-API addon, mechinterp-native-gemm)",
+  ffi: "Node-API addons: the native kernels (mechinterp-native-gemm) and resvg, which draws the PNG of each chart",
   sys: "CPU count and memory for the backend line (Using device: ...)",
   run: "none needed; granted anyway, since `deno jupyter` cannot narrow permissions",
 };
