@@ -3,7 +3,8 @@
  * `deno run --check -A` from this checkout, so the named imports must resolve and type-check, and
  * the public operations must work there: the wasm backend with the native kernels (a Node-API
  * addon), loading from a folder and from the hub cache (a loopback hub), forward / runWithCache /
- * generate, charts and display. Its numbers are checked here against the float64 reference.
+ * generate, SAEs from a folder, charts (with resvg's PNG, another Node-API addon) and display. Its
+ * numbers are checked here against the float64 reference.
  *
  * Needs the optional dependency `deno` in node_modules: skipped with the reason without it, except
  * under CI, where it is required.
@@ -17,11 +18,13 @@ import { denoBinary, denoMissingReason } from "../kernel-setup/denoKernel";
 import { projectRoot } from "../kernel-setup/kernelspec";
 import { nativeKernelsStatus } from "../src/kernels/nativeKernels";
 import { writeTinyCheckpoint } from "./fixtures/checkpoint";
+import { writeSaeFixture } from "./fixtures/sae";
 import { LoopbackHub } from "./helpers/loopbackHub";
 import { requireTool } from "./helpers/requireTool";
 import { compareArrays, describeComparison } from "./reference/compare";
 import { logSoftmax, naiveForward, naiveGreedyContinuation, ndarray } from "./reference/naiveGpt2";
 import { readSafetensorsF64 } from "./reference/safetensorsRead";
+import { readReferenceSae, referenceDecode, referenceEncode } from "./reference/sae";
 
 const TOKENS = [
   [50256, 464, 3139, 286, 4881, 318],
@@ -29,6 +32,8 @@ const TOKENS = [
 ];
 const NEW_TOKENS = 3;
 const TOL = 1e-5;
+/** Rows for the SAE: [3][32], values in [-2, 2]. */
+const SAE_INPUT = Array.from({ length: 3 }, (_, r) => Array.from({ length: 32 }, (_, i) => Math.sin(1.7 * r + 0.37 * i) * 2));
 
 interface DenoReport {
   exportNames: string[];
@@ -37,6 +42,8 @@ interface DenoReport {
   cachedActivations: number;
   generatedTokens: number[];
   hubLayers: number;
+  saeFeatures: number[][];
+  saeReconstruction: number[][];
   leaks: Record<string, number>;
   bundleMimes: string[];
   svgStart: string;
@@ -64,6 +71,7 @@ describe("the package under Deno", function () {
   let stdout: string;
   let weightsPath: string;
   let config: Parameters<typeof naiveForward>[1];
+  let saeDir: string;
 
   before(async function () {
     requireTool(this, "Deno (the optional dependency deno)", denoMissingReason());
@@ -78,7 +86,9 @@ describe("the package under Deno", function () {
         "model.safetensors": { content: fs.readFileSync(ck.weightsPath) },
       },
     });
-    const input = { folder: ck.dir, tokens: TOKENS, hubCache: path.join(tmp, "hf-cache"), hub: hub.url, newTokens: NEW_TOKENS };
+    saeDir = path.join(tmp, "sae");
+    writeSaeFixture(saeDir, { dIn: 32, dSae: 96, hookName: "blocks.1.hook_resid_pre", seed: 5 });
+    const input = { folder: ck.dir, tokens: TOKENS, hubCache: path.join(tmp, "hf-cache"), hub: hub.url, newTokens: NEW_TOKENS, sae: saeDir, saeInput: SAE_INPUT };
     const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" };
     for (const k of ["MODEL_OVERRIDE_DIR", "HF_HUB_OFFLINE", "HF_ENDPOINT", "HF_HOME", "HF_HUB_CACHE"]) delete env[k];
     const r = await runDeno(["run", "--check", "-A", path.join("test", "deno", "publicApi.mts"), JSON.stringify(input)], env);
@@ -131,8 +141,18 @@ describe("the package under Deno", function () {
     assert.ok(fs.existsSync(path.join(snapshot, "config.json")), snapshot);
   });
 
-  it("forward, runWithCache, generate and charts leave no tensor behind", () => {
-    assert.deepStrictEqual(report.leaks, { forward: 0, runWithCache: 0, generate: 0, charts: 0 });
+  it("an SAE loaded from a folder encodes and decodes as the reference does", () => {
+    const ref = readReferenceSae(saeDir);
+    const f = referenceEncode(ref, SAE_INPUT.flat());
+    const fc = compareArrays(report.saeFeatures.flat(), f);
+    assert.ok(fc.nonFiniteMismatches === 0 && fc.relative <= TOL, `${describeComparison("SAE features", fc)} (tolerance ${TOL})`);
+    assert.ok(f.some((v) => v > 0) && f.some((v) => v === 0), "the input makes some features fire and others not");
+    const rc = compareArrays(report.saeReconstruction.flat(), referenceDecode(ref, report.saeFeatures.flat()));
+    assert.ok(rc.nonFiniteMismatches === 0 && rc.relative <= TOL, `${describeComparison("SAE reconstruction", rc)} (tolerance ${TOL})`);
+  });
+
+  it("forward, runWithCache, generate, the SAE and charts leave no tensor behind", () => {
+    assert.deepStrictEqual(report.leaks, { forward: 0, runWithCache: 0, generate: 0, sae: 0, charts: 0 });
   });
 
   it("charts: the bundle carries Vega-Lite, SVG, PNG (resvg, a Node-API addon) and text; outside a kernel display() prints its line", () => {

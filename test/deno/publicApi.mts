@@ -5,9 +5,10 @@
  *
  *   deno run --check -A test/deno/publicApi.mts '{"folder": DIR, "tokens": [[...]], "hubCache": DIR, "hub": URL}'
  *
- * Shapes: `tokens` [batch][pos]; `lastLogits` [batch][d_vocab] (the last position's logits).
+ * Shapes: `tokens` [batch][pos]; `lastLogits` [batch][d_vocab] (the last position's logits);
+ * `saeFeatures` [rows][d_sae], `saeReconstruction` [rows][d_in].
  */
-import { HookedTransformer, backendInfo, charts, display, initBackend, plt, tf } from "mechinterp-ts";
+import { HookedTransformer, SAE, backendInfo, charts, display, initBackend, plt, tf } from "mechinterp-ts";
 import * as pkg from "mechinterp-ts";
 
 interface Args {
@@ -16,6 +17,9 @@ interface Args {
   hubCache: string;
   hub: string;
   newTokens: number;
+  /** An SAE folder (SAELens layout) and rows to encode: saeInput [rows][d_in]. */
+  sae: string;
+  saeInput: number[][];
 }
 const args = JSON.parse(Deno.args[0]) as Args;
 const quiet = { warn: () => {} };
@@ -66,6 +70,20 @@ Deno.env.set("HF_HUB_OFFLINE", "1"); // process.env under Deno: the hub code mus
 const fromCache = await HookedTransformer.fromPretrained("gpt2-small", hubOpts);
 fromCache.dispose();
 
+// Sparse autoencoders from a folder: encode and decode.
+const sae = await SAE.fromDir(args.sae);
+let saeFeatures: number[][] = [];
+let saeReconstruction: number[][] = [];
+leaks.sae = leakOf(() => {
+  const x = tf.tensor2d(args.saeInput);
+  const f = sae.encode(x);
+  const recon = sae.decode(f);
+  saeFeatures = f.arraySync() as number[][];
+  saeReconstruction = recon.arraySync() as number[][];
+  tf.dispose([x, f, recon]);
+});
+sae.dispose();
+
 // Charts: the bundle display() sends, and display() outside a kernel (Deno.jupyter throws under `deno run`).
 const heatmap = new charts.Chart(charts.heatmapSpec({ values: [[0, 1], [2, 3]], title: "deno" }));
 let bundle: Record<string, unknown> = {};
@@ -87,6 +105,8 @@ console.log(
     cachedActivations,
     generatedTokens,
     hubLayers,
+    saeFeatures,
+    saeReconstruction,
     leaks,
     bundleMimes: Object.keys(bundle).sort(),
     svgStart: String(bundle[charts.SVG_MIME]).slice(0, 4),
