@@ -34,10 +34,7 @@ import {
 import { writeTinyCheckpoint } from "./fixtures/checkpoint";
 import { chromiumMissing } from "./helpers/displayTools";
 import { requireTool } from "./helpers/requireTool";
-
-const VEGALITE_MIME = "application/vnd.vegalite.v5+json";
-const SVG_MIME = "image/svg+xml";
-const CHROMIUM = "/usr/bin/chromium";
+import { SVG_MIME, VEGALITE_MIME, allStdout, cellWith, codeCells, drawInChromium } from "./helpers/notebookRun";
 
 /** The tiny model: 12 layers because the chapter indexes layers 5, 6 and 11. */
 const TINY = { nLayers: 12, nHeads: 4, dModel: 32, nCtx: 64, dVocab: 50257 };
@@ -52,21 +49,6 @@ function expectedParameterCount(c: typeof TINY): number {
     3 * c.nHeads * dHead + c.dModel + // b_Q, b_K, b_V, b_O
     2 * c.dModel * dMlp + dMlp + c.dModel; // W_in, W_out, b_in, b_out
   return c.dVocab * c.dModel + c.nCtx * c.dModel + c.nLayers * perLayer + c.dModel * c.dVocab + c.dVocab;
-}
-
-function codeCells(nb: NotebookJson) {
-  return nb.cells.filter((c) => c.cell_type === "code");
-}
-
-/** The executed code cell whose source contains `marker`. */
-function cellWith(nb: NotebookJson, marker: string) {
-  const cell = codeCells(nb).find((c) => joinSource(c.source).includes(marker));
-  assert.ok(cell, `no code cell contains ${JSON.stringify(marker)}`);
-  return cell;
-}
-
-function allStdout(nb: NotebookJson): string {
-  return nb.cells.map((c) => streamText(c)).join("");
 }
 
 /** The number after `label` in the notebook's stdout. */
@@ -269,38 +251,9 @@ describe(`chapter notebook, headless under the ${kernel} kernel`, function () {
 
   it("the HTML page draws every chart in headless Chromium with no console errors or network requests", async function () {
     requireTool(this, "Chromium", chromiumMissing());
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const { chromium } = require("playwright-core") as typeof import("playwright-core");
-    // Playwright starts Chromium with a fresh temporary profile of its own.
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    });
-    try {
-      const page = await browser.newPage();
-      const problems: string[] = [];
-      page.on("console", (msg) => {
-        if (msg.type() === "error") problems.push(`console error: ${msg.text()}`);
-      });
-      page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
-      page.on("request", (req) => {
-        if (!req.url().startsWith("file:") && !req.url().startsWith("data:") && !req.url().startsWith("blob:")) {
-          problems.push(`network request: ${req.url()}`);
-        }
-      });
-      await page.goto(`file://${run.outHtml}`);
-      // vega-embed draws each chart as an <svg> or <canvas> inside the element it was given.
-      await page.waitForFunction(
-        (n) => document.querySelectorAll(".vega-embed svg.marks, .vega-embed canvas.marks").length >= n,
-        charts.length,
-        { timeout: 60_000 }
-      );
-      const drawn = await page.evaluate(() => document.querySelectorAll(".vega-embed svg.marks, .vega-embed canvas.marks").length);
-      assert.strictEqual(drawn, charts.length);
-      assert.deepStrictEqual(problems, []);
-    } finally {
-      await browser.close();
-    }
+    const { drawn, problems } = await drawInChromium(run.outHtml, charts.length);
+    assert.strictEqual(drawn, charts.length);
+    assert.deepStrictEqual(problems, []);
   });
 
   it("a second set-up is quick and does not check the kernel again", async () => {

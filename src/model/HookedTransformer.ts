@@ -408,7 +408,8 @@ export class HookedTransformer extends Module {
   private stack<T extends tf.Tensor>(name: string, pick: (b: TransformerBlock) => tf.Tensor): T {
     let t = this.stacked.get(name);
     if (!t) {
-      t = tf.stack(this.blocks.map(pick));
+      // tf.keep: the first read may happen inside a caller's tf.tidy, which must not free the model's copy.
+      t = tf.keep(tf.stack(this.blocks.map(pick)));
       this.stacked.set(name, t);
     }
     return t as T;
