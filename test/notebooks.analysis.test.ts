@@ -11,16 +11,13 @@
  */
 import * as assert from "assert";
 import { execFileSync } from "child_process";
-import * as fs from "fs";
 import * as path from "path";
-import { KERNEL_NAME } from "../kernel-setup/kernelspec";
 import { denoMissingReason } from "../kernel-setup/denoKernel";
 import type { NotebookKernel } from "../scripts/run-notebook";
 import { requireTool } from "./helpers/requireTool";
 import { Gpt2Tokenizer, BOS_TOKEN_ID } from "../src/tokenizer/gpt2Tokenizer";
 import {
-  HeadlessNotebookRun, assertChartBundle, cellWith, chartBundles, codeCells, drawInChromium, errorOutputs, readCommittedNotebook,
-  runNotebookHeadless, stdoutLines,
+  HeadlessNotebookRun, assertChartBundle, cellWith, chartBundles, runNotebookHeadless, stdoutLines,
 } from "./helpers/notebookRun";
 import { LinePart, expectLine, expectLines, expectRanking, num } from "./helpers/printedNumbers";
 import {
@@ -29,6 +26,7 @@ import {
   patchedLogitsPerLayer, rowAt, saeTopFeatures, sentimentScores, tokenLogit, topKIndices, topPredictions, unembedCosine,
 } from "./reference/analyses";
 import { readReferenceSae, referenceEncode } from "./reference/sae";
+import { itRanEveryCell } from "./helpers/notebookChecks";
 
 const tokenizer = new Gpt2Tokenizer();
 /** model.toTokens(text)[0]: BOS, then the text's ids. */
@@ -47,34 +45,7 @@ function pythonRepr(list: string[]): string {
 }
 
 function commonChecks(notebook: string, get: () => HeadlessNotebookRun): void {
-  it("is saved without outputs, on the mechinterp-ts kernel, importing only the package root", () => {
-    const nb = readCommittedNotebook(notebook);
-    const spec = (nb.metadata as { kernelspec: { name: string; language: string } }).kernelspec;
-    assert.deepStrictEqual([spec.name, spec.language], [KERNEL_NAME, "typescript"]);
-    for (const cell of codeCells(nb)) {
-      assert.deepStrictEqual(cell.outputs, []);
-      assert.strictEqual(cell.execution_count, null);
-      const source = Array.isArray(cell.source) ? cell.source.join("") : cell.source;
-      for (const m of source.matchAll(/from\s+"([^"]+)"/g)) assert.strictEqual(m[1], "mechinterp-ts", `import from ${m[1]}`);
-    }
-  });
-
-  it("ran every code cell, in order, without an error", () => {
-    const { run } = get();
-    const cells = codeCells(run.executed);
-    assert.strictEqual(cells.length, codeCells(readCommittedNotebook(notebook)).length);
-    assert.strictEqual(run.codeCells, cells.length);
-    cells.forEach((c, i) => assert.strictEqual(c.execution_count, i + 1));
-    assert.deepStrictEqual(errorOutputs(run.executed), []);
-  });
-
-  it("wrote the executed copy and a web page that draws every chart offline in headless Chromium", async () => {
-    const { run } = get();
-    const charts = run.executed.cells.flatMap((c) => chartBundles(c)).length;
-    const { drawn, problems } = await drawInChromium(run.outHtml, charts);
-    assert.deepStrictEqual([drawn, problems], [charts, []]);
-    assert.ok(fs.existsSync(run.outNotebook));
-  });
+  itRanEveryCell(notebook, undefined, get);
 
   it("loads the model and names its shape", () => {
     const lines = stdoutLines(get().run.executed, "HookedTransformer.fromPretrained(");
