@@ -3,8 +3,10 @@
  * book's order (BOOK_ORDER), each executed headless through nbclient under the mechinterp-ts
  * (tslab) kernel and written to notebooks/out/ as .ipynb and .html, with a short summary each.
  *
- *   npm run notebook [-- path/to/notebook.ipynb ...] [--timeout SECONDS] [--yes]
+ *   npm run notebook [-- path/to/notebook.ipynb ...] [--timeout SECONDS] [--yes] [--kernel tslab|deno]
  *
+ * --kernel deno runs them on Deno's Jupyter kernel (mechinterp-ts-deno, kernel-setup/denoKernel.ts)
+ * instead of tslab, writing to notebooks/out/deno/.
  * --yes lets set-up install Jupyter without asking when it is missing (kernel-setup/consent.ts).
  *
  * MODEL_OVERRIDE_DIR=<folder with config.json + model.safetensors> runs offline on that checkpoint;
@@ -14,6 +16,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { describeCellError, executeNotebook, stripAnsi } from "../kernel-setup/execute";
 import { KERNEL_NAME, projectRoot } from "../kernel-setup/kernelspec";
+import { DENO_KERNEL_NAME } from "../kernel-setup/denoKernel";
 import { envWithKernels, setup } from "../kernel-setup/setup";
 import { VEGALITE_MIME } from "../src/display/mime";
 import { notebookToHtml } from "../src/display/notebookHtml";
@@ -43,7 +46,12 @@ export interface RunNotebookOptions {
   fetchWeights?: boolean;
   /** Progress lines (default stderr). */
   log?: (line: string) => void;
+  /** Which kernel runs it (default "tslab"; "deno": Deno's kernel, outputs in out/deno/ by default). */
+  kernel?: NotebookKernel;
 }
+
+export type NotebookKernel = "tslab" | "deno";
+export const NOTEBOOK_KERNELS: Record<NotebookKernel, string> = { tslab: KERNEL_NAME, deno: DENO_KERNEL_NAME };
 
 export interface NotebookRun {
   notebook: string;
@@ -166,15 +174,18 @@ export interface PreparedRun {
   python: string;
   kernelsDir: string;
   env: NodeJS.ProcessEnv;
+  kernel: NotebookKernel;
 }
 
 export async function prepareNotebooks(
   notebooks: NotebookJson[],
-  options: Pick<RunNotebookOptions, "kernelsDir" | "env" | "fetchWeights" | "log" | "allowInstall"> = {}
+  options: Pick<RunNotebookOptions, "kernelsDir" | "env" | "fetchWeights" | "log" | "allowInstall" | "kernel"> = {}
 ): Promise<PreparedRun> {
   const log = options.log ?? ((line: string) => process.stderr.write(line + "\n"));
   const env = options.env ?? process.env;
-  const ready = await setup({ kernelsDir: options.kernelsDir, env, log, allowInstall: options.allowInstall });
+  const kernel = options.kernel ?? "tslab";
+  const deno = kernel === "deno" ? "required" : "optional";
+  const ready = await setup({ kernelsDir: options.kernelsDir, env, log, allowInstall: options.allowInstall, deno });
   if (options.fetchWeights !== false) {
     const models = [...new Set(notebooks.map(modelNameIn).filter((m): m is string => m !== undefined))];
     for (const modelName of models) await ensureWeights(modelName, env, log);
@@ -183,7 +194,7 @@ export async function prepareNotebooks(
   if (saeDir && notebooks.some(loadsSae) && !(fs.existsSync(saeDir) && fs.statSync(saeDir).isDirectory())) {
     throw new Error(`$${SAE_OVERRIDE_ENV_VAR}=${saeDir} is not a folder. Point it at a folder with the SAE's files or unset it.`);
   }
-  return { python: ready.python.command, kernelsDir: ready.kernelsDir, env: envWithKernels(ready.kernelsDir, env) };
+  return { python: ready.python.command, kernelsDir: ready.kernelsDir, env: envWithKernels(ready.kernelsDir, env), kernel };
 }
 
 function readNotebook(file: string): NotebookJson {
@@ -204,18 +215,20 @@ export async function executePrepared(
   const root = projectRoot();
   const log = options.log ?? ((line: string) => process.stderr.write(line + "\n"));
   const source = readNotebook(notebook);
-  const outDir = path.resolve(root, options.outDir ?? path.join(path.dirname(notebook), OUT_DIR_NAME));
+  const kernelName = NOTEBOOK_KERNELS[prepared.kernel];
+  const defaultOut = path.join(path.dirname(notebook), OUT_DIR_NAME, ...(prepared.kernel === "deno" ? ["deno"] : []));
+  const outDir = path.resolve(root, options.outDir ?? defaultOut);
   const base = path.basename(notebook, ".ipynb");
   const outNotebook = path.join(outDir, `${base}.ipynb`);
   const outHtml = path.join(outDir, `${base}.html`);
 
-  log(`Running ${path.relative(root, notebook)} with the "${KERNEL_NAME}" kernel...`);
+  log(`Running ${path.relative(root, notebook)} with the "${kernelName}" kernel...`);
   fs.mkdirSync(outDir, { recursive: true });
   const report = await executeNotebook({
     python: prepared.python,
     input: notebook,
     output: outNotebook,
-    kernelName: KERNEL_NAME,
+    kernelName,
     cwd: path.dirname(notebook),
     cellTimeoutS: options.cellTimeoutS ?? 900,
     env: prepared.env,
@@ -315,19 +328,24 @@ async function main(): Promise<void> {
   const notebooks: string[] = [];
   let cellTimeoutS: number | undefined;
   let allowInstall = false;
+  let kernel: NotebookKernel | undefined;
   for (let i = 0; i < args.length; i++) {
     if (args[i] === "--yes") {
       allowInstall = true;
+    } else if (args[i] === "--kernel") {
+      const name = args[++i];
+      if (name !== "tslab" && name !== "deno") throw new Error(`--kernel takes tslab or deno, got ${name ?? "nothing"}`);
+      kernel = name;
     } else if (args[i] === "--timeout") {
       cellTimeoutS = Number(args[++i]);
       if (!(cellTimeoutS > 0)) throw new Error(`--timeout needs a number of seconds, got ${args[i]}`);
     } else if (!args[i].startsWith("-")) {
       notebooks.push(path.resolve(process.cwd(), args[i]));
     } else {
-      throw new Error(`Unknown argument ${args[i]}. Usage: npm run notebook [-- notebook.ipynb ...] [--timeout SECONDS] [--yes]`);
+      throw new Error(`Unknown argument ${args[i]}. Usage: npm run notebook [-- notebook.ipynb ...] [--timeout SECONDS] [--yes] [--kernel tslab|deno]`);
     }
   }
-  const outcomes = await runNotebooks({ notebooks: notebooks.length ? notebooks : undefined, cellTimeoutS, allowInstall });
+  const outcomes = await runNotebooks({ notebooks: notebooks.length ? notebooks : undefined, cellTimeoutS, allowInstall, kernel });
   const summary: string[] = [];
   for (const outcome of outcomes) {
     summary.push("");

@@ -6,10 +6,15 @@
  * test/reference/analyses.ts (plain loops on the processed weights; nothing from the library).
  *
  * Needs Jupyter (Debian: jupyter-notebook python3-nbclient jupyter-nbconvert); `.ci/run` installs it.
+ * Each notebook runs on both kernels, tslab and Deno's (skipped with the reason where the optional
+ * `deno` is not installed, except under CI).
  */
 import * as assert from "assert";
 import { execFileSync } from "child_process";
 import * as path from "path";
+import { denoMissingReason } from "../kernel-setup/denoKernel";
+import type { NotebookKernel } from "../scripts/run-notebook";
+import { requireTool } from "./helpers/requireTool";
 import { Gpt2Tokenizer, BOS_TOKEN_ID } from "../src/tokenizer/gpt2Tokenizer";
 import {
   HeadlessNotebookRun, assertChartBundle, cellWith, chartBundles, runNotebookHeadless, stdoutLines,
@@ -49,7 +54,9 @@ function commonChecks(notebook: string, get: () => HeadlessNotebookRun): void {
   });
 }
 
-describe("notebooks/first-analysis.ipynb, headless on the 12-layer checkpoint", function () {
+const KERNELS: NotebookKernel[] = ["tslab", "deno"];
+
+for (const kernel of KERNELS) describe(`notebooks/first-analysis.ipynb, headless on the 12-layer checkpoint (${kernel})`, function () {
   this.timeout(900_000);
   const NOTEBOOK = "notebooks/first-analysis.ipynb";
   const POSITIVE = "I love this movie because it is";
@@ -58,8 +65,9 @@ describe("notebooks/first-analysis.ipynb, headless on the 12-layer checkpoint", 
   let ref: ReferenceModel;
   const out = (marker: string) => stdoutLines(h.run.executed, marker);
 
-  before(async () => {
-    h = await runNotebookHeadless(NOTEBOOK);
+  before(async function () {
+    if (kernel === "deno") requireTool(this, "Deno (the optional dependency deno)", denoMissingReason());
+    h = await runNotebookHeadless(NOTEBOOK, { kernel });
     ref = ReferenceModel.fromCheckpoint(h.checkpoint);
   });
   after(() => h?.cleanup());
@@ -192,7 +200,7 @@ describe("notebooks/first-analysis.ipynb, headless on the 12-layer checkpoint", 
   });
 });
 
-describe("notebooks/exercises.ipynb, headless on the 12-layer checkpoint", function () {
+for (const kernel of KERNELS) describe(`notebooks/exercises.ipynb, headless on the 12-layer checkpoint (${kernel})`, function () {
   this.timeout(900_000);
   const NOTEBOOK = "notebooks/exercises.ipynb";
   const EIFFEL = "The Eiffel Tower is in";
@@ -200,8 +208,9 @@ describe("notebooks/exercises.ipynb, headless on the 12-layer checkpoint", funct
   let ref: ReferenceModel;
   const out = (marker: string) => stdoutLines(h.run.executed, marker);
 
-  before(async () => {
-    h = await runNotebookHeadless(NOTEBOOK, { saes: { saeIds: ["blocks.8.hook_resid_pre"], dSae: 256, seed: 5 } });
+  before(async function () {
+    if (kernel === "deno") requireTool(this, "Deno (the optional dependency deno)", denoMissingReason());
+    h = await runNotebookHeadless(NOTEBOOK, { kernel, saes: { saeIds: ["blocks.8.hook_resid_pre"], dSae: 256, seed: 5 } });
     ref = ReferenceModel.fromCheckpoint(h.checkpoint);
   });
   after(() => h?.cleanup());

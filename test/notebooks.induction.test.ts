@@ -7,11 +7,15 @@
  * matrices agree with the independent float64 reference (test/reference/induction.ts).
  *
  * Needs Jupyter (Debian: jupyter-notebook python3-nbclient jupyter-nbconvert); `.ci/run` installs it.
+ * It runs on both kernels, tslab and Deno's (skipped with the reason where the optional `deno` is
+ * not installed, except under CI).
  */
 import * as assert from "assert";
+import { denoMissingReason } from "../kernel-setup/denoKernel";
+import { requireTool } from "./helpers/requireTool";
 import * as fs from "fs";
 import * as path from "path";
-import { NotebookRun, streamText } from "../scripts/run-notebook";
+import { NotebookRun, streamText, NotebookKernel } from "../scripts/run-notebook";
 import { BOS_TOKEN_ID, Gpt2Tokenizer } from "../src/tokenizer/gpt2Tokenizer";
 import { HeadlessNotebookRun, NOTEBOOK_CHECKPOINT, allStdout, assertChartBundle, cellWith, chartBundles, runNotebookHeadless } from "./helpers/notebookRun";
 import { closeAtPrecision, dataArrays, heatmapMatrices, itRanEveryCell } from "./helpers/notebookChecks";
@@ -49,7 +53,7 @@ function chartIn(run: NotebookRun, marker: string): Record<string, unknown> {
   return assertChartBundle(bundles[0], marker);
 }
 
-describe("chapter 13 notebook (induction heads), headless under the tslab kernel", function () {
+for (const kernel of ["tslab", "deno"] as NotebookKernel[]) describe(`chapter 13 notebook (induction heads), headless under the ${kernel} kernel`, function () {
   this.timeout(900_000);
   let h: HeadlessNotebookRun;
   let run: NotebookRun;
@@ -66,7 +70,8 @@ describe("chapter 13 notebook (induction heads), headless under the tslab kernel
   let prevToken: number[][];
 
   before(async function () {
-    h = await runNotebookHeadless(NB13);
+    if (kernel === "deno") requireTool(this, "Deno (the optional dependency deno)", denoMissingReason());
+    h = await runNotebookHeadless(NB13, { kernel });
     run = h.run;
     config = JSON.parse(fs.readFileSync(path.join(h.checkpoint, "config.json"), "utf8"));
     params = gpt2Params(readSafetensorsF64(path.join(h.checkpoint, "model.safetensors")), config);

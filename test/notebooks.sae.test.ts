@@ -10,11 +10,15 @@
  * (prompt first, three lines each) and for repeating exactly under the same seeds.
  *
  * Needs Jupyter (Debian: jupyter-notebook python3-nbclient jupyter-nbconvert); `.ci/run` installs it.
+ * It runs on both kernels, tslab and Deno's (skipped with the reason where the optional `deno` is
+ * not installed, except under CI).
  */
 import * as assert from "assert";
+import { denoMissingReason } from "../kernel-setup/denoKernel";
+import { requireTool } from "./helpers/requireTool";
 import * as fs from "fs";
 import * as path from "path";
-import { NotebookRun, streamText } from "../scripts/run-notebook";
+import { NotebookRun, streamText, NotebookKernel } from "../scripts/run-notebook";
 import { HookedTransformer, SAE, tf } from "../src";
 import { BOS_TOKEN_ID, Gpt2Tokenizer } from "../src/tokenizer/gpt2Tokenizer";
 import { HeadlessNotebookRun, NOTEBOOK_CHECKPOINT, allStdout, cellWith, runNotebookHeadless } from "./helpers/notebookRun";
@@ -53,7 +57,7 @@ function shifted(sae: ReferenceSae, shift: number): ReferenceSae {
   return { ...sae, b_enc: sae.b_enc.map((b) => b + shift) };
 }
 
-describe("chapter 9 notebook (sparse autoencoders), headless under the tslab kernel", function () {
+for (const kernel of ["tslab", "deno"] as NotebookKernel[]) describe(`chapter 9 notebook (sparse autoencoders), headless under the ${kernel} kernel`, function () {
   this.timeout(900_000);
   let h: HeadlessNotebookRun;
   let run: NotebookRun;
@@ -69,7 +73,8 @@ describe("chapter 9 notebook (sparse autoencoders), headless under the tslab ker
   }
 
   before(async function () {
-    h = await runNotebookHeadless(NB09, { saes: { saeIds: [HOOK], dSae: D_SAE, seed: 3 } });
+    if (kernel === "deno") requireTool(this, "Deno (the optional dependency deno)", denoMissingReason());
+    h = await runNotebookHeadless(NB09, { kernel, saes: { saeIds: [HOOK], dSae: D_SAE, seed: 3 } });
     run = h.run;
     saeDir = h.saeDir!;
     config = JSON.parse(fs.readFileSync(path.join(h.checkpoint, "config.json"), "utf8"));

@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { projectRoot } from "../../kernel-setup/kernelspec";
-import { NotebookCell, NotebookJson, NotebookOutput, NotebookRun, joinSource, runNotebook, streamText } from "../../scripts/run-notebook";
+import { NotebookCell, NotebookJson, NotebookKernel, NotebookOutput, NotebookRun, joinSource, runNotebook, streamText } from "../../scripts/run-notebook";
 import { SAE_OVERRIDE_ENV_VAR } from "../../src/sae/loadSae";
 import { CheckpointOptions, writeTinyCheckpoint } from "../fixtures/checkpoint";
 import { ReleaseFixtureOptions, writeGpt2SmallResJbFixture } from "../fixtures/sae";
@@ -37,6 +37,8 @@ export interface HeadlessNotebookOptions {
   env?: Record<string, string>;
   /** Seconds one cell may run (default 900). */
   cellTimeoutS?: number;
+  /** The kernel to run on (default "tslab"; "deno": Deno's kernel). */
+  kernel?: NotebookKernel;
 }
 
 export interface HeadlessNotebookRun {
@@ -79,6 +81,7 @@ export async function runNotebookHeadless(notebook: string, options: HeadlessNot
       outDir: path.join(tmp, "out"),
       env,
       cellTimeoutS: options.cellTimeoutS,
+      kernel: options.kernel,
       log: (line) => progress.push(line),
     });
     return { run, checkpoint, saeDir, tmp, progress, cleanup };
