@@ -11,6 +11,7 @@ import { BackendInfo, BackendName, initBackend, tf } from "../backend";
 import { GenerateOptions, generate } from "../generation/generate";
 import { ActivationCache, CachedActivation } from "../hooks/activationCache";
 import { LazyActivation } from "../hooks/lazyActivation";
+import { deferRecords } from "./deferRecords";
 import { closestNames } from "../hooks/actNames";
 import { HookContext, HookFn, HookPoint, Module } from "../hooks/hookPoint";
 import { FwdHook, HooksOptions, attachHooks, withHooks } from "../hooks/scopedHooks";
@@ -342,7 +343,7 @@ export class HookedTransformer extends Module {
     const removers: (() => void)[] = [];
     try {
       // Inside the try: a namesFilter predicate that throws leaves nothing set and nothing allocated.
-      deferred = this.deferRecords(opts.keep, (name, a) => {
+      deferred = deferRecords(this.blocks, this.ln_final, opts.keep, (name, a) => {
         if (a instanceof LazyActivation) lazies.push(a);
         bucket[name] = a;
       });
@@ -380,45 +381,6 @@ export class HookedTransformer extends Module {
       bucket = {};
       if (prepared.owned) tokens.dispose();
     }
-  }
-
-  /**
-   * Sets, for one run, which activations the layers record themselves (none when `keep` is undefined,
-   * so a nested run never records into an outer run's cache): attention scores and patterns (see
-   * DeferredAttentionRecord), the MLP's hook_post and the LayerNorms' hook_scale and hook_normalized,
-   * lazily where no hook could change them.
-   * @returns the hook points now recorded by their layer (no recording hook goes there) and a function
-   *   that puts the previous settings back.
-   */
-  private deferRecords(
-    keep: ((name: string) => boolean) | undefined,
-    record: (name: string, a: CachedActivation) => void
-  ): { points: Set<HookPoint>; restore: () => void } {
-    const norms = [...this.blocks.flatMap((b) => [b.ln1, b.ln2]), this.ln_final];
-    const saved = this.blocks.map((b) => [b.attn.deferred, b.mlp.deferredPost] as const);
-    const savedNorms = norms.map((n) => n.deferred);
-    // Every decision first (keep may throw), then the settings.
-    const points = new Set<HookPoint>();
-    for (const { attn, mlp } of this.blocks) [attn.hook_attn_scores, attn.hook_pattern, mlp.hook_post].forEach((h) => keep?.(h.name) && points.add(h));
-    for (const n of norms) [n.hook_scale, n.hook_normalized].forEach((h) => keep?.(h.name) && points.add(h));
-    for (const { attn, mlp } of this.blocks) {
-      const [scores, pattern] = [points.has(attn.hook_attn_scores), points.has(attn.hook_pattern)];
-      attn.deferred = scores || pattern ? { scores, pattern, record } : undefined;
-      mlp.deferredPost = points.has(mlp.hook_post) ? record : undefined;
-    }
-    for (const n of norms) {
-      const [scale, normalized] = [points.has(n.hook_scale), points.has(n.hook_normalized)];
-      n.deferred = scale || normalized ? { scale, normalized, record } : undefined;
-    }
-    return {
-      points,
-      restore: () => {
-        this.blocks.forEach((b, i) => {
-          [b.attn.deferred, b.mlp.deferredPost] = saved[i];
-        });
-        norms.forEach((n, i) => (n.deferred = savedNorms[i]));
-      },
-    };
   }
 
   // ---- parameters -------------------------------------------------------------------------------
