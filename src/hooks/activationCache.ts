@@ -1,10 +1,12 @@
 /**
  * ActivationCache: the activations of one forward pass, keyed by full hook name, in the order the
  * forward pass produced them (as TransformerLens's `cache.cache_dict`). The cache owns its tensors:
- * `dispose()` frees them all.
+ * `dispose()` frees them all; a cache nobody disposes is freed once unreachable (each tensor on its
+ * own, so an activation taken out with `get` stays valid while a variable holds it).
  */
 import { tf } from "../backend";
 import { closestNames, getActName } from "./actNames";
+import { releaseAllWhenUnreachable } from "../memory/resultLedger";
 
 /** Short names (get_act_name aliases) whose activations are per head: [batch, head, query, key] or [batch, pos, head, d_head]. */
 export type PerHeadActName = "pattern" | "attn" | "attn_scores" | "attn_logits" | "q" | "k" | "v" | "z" | "query" | "key" | "value";
@@ -24,6 +26,8 @@ export class ActivationCache<Batched extends boolean = true> {
    */
   constructor(activations: Map<string, tf.Tensor>, private readonly nLayers: number, readonly hasBatchDim: boolean = true) {
     this.store = activations;
+    // Freed once unreachable (a re-run cell): see src/memory/resultLedger.ts.
+    releaseAllWhenUnreachable(activations.values(), "caches");
   }
 
   /** Number of cached activations, as `len(cache)` in TransformerLens. */

@@ -101,7 +101,9 @@ export function convertGpt2Weights(hf: TensorStateDict, cfg: HookedTransformerCo
     });
     if (consume) tf.dispose([cAttn, cAttnBias]);
     // c_proj.weight is [n_heads*d_head, d_model], rows grouped by head: a reshape, no copy.
-    out.set(b + "attn.W_O", tf.reshape(get(p + "attn.c_proj.weight"), [H, E, D]));
+    const cProj = get(p + "attn.c_proj.weight");
+    out.set(b + "attn.W_O", tf.reshape(cProj, [H, E, D]));
+    if (consume) cProj.dispose(); // the reshape shares its data; only the old handle goes
     out.set(b + "attn.b_O", get(p + "attn.c_proj.bias"));
     out.set(b + "ln2.w", get(p + "ln_2.weight"));
     out.set(b + "ln2.b", get(p + "ln_2.bias"));

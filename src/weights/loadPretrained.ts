@@ -95,6 +95,17 @@ export interface LoadedCheckpoint {
   stateDict: TensorStateDict;
 }
 
+/** The checkpoint's config (config.json only; nothing is uploaded). */
+export function readCheckpointConfig(source: ModelSource): HookedTransformerConfig {
+  let configJson: unknown;
+  try {
+    configJson = JSON.parse(fs.readFileSync(source.configPath, "utf8"));
+  } catch (err) {
+    throw new Error(`Cannot read ${source.configPath}: ${(err as Error).message}`);
+  }
+  return configFromHf(configJson, source.modelName, source.configPath);
+}
+
 /**
  * Reads config.json and model.safetensors, checks them against each other, uploads the tensors to
  * the active backend and converts them to TransformerLens names. Nothing is uploaded unless the
@@ -102,13 +113,7 @@ export interface LoadedCheckpoint {
  */
 export function loadCheckpoint(source: ModelSource, options: Pick<LoadCheckpointOptions, "warn"> = {}): LoadedCheckpoint {
   const warn = options.warn ?? ((m: string) => process.stderr.write(m + "\n"));
-  let configJson: unknown;
-  try {
-    configJson = JSON.parse(fs.readFileSync(source.configPath, "utf8"));
-  } catch (err) {
-    throw new Error(`Cannot read ${source.configPath}: ${(err as Error).message}`);
-  }
-  const cfg = configFromHf(configJson, source.modelName, source.configPath);
+  const cfg = readCheckpointConfig(source);
   const file: SafetensorsFile = openSafetensors(source.weightsPath);
   const keyOf = new Map<string, string>(); // normalised key → key in the file
   for (const key of file.entries.keys()) {
