@@ -70,6 +70,9 @@ export function installHeapGuard(): void {
   const wasm = (tf.backend() as unknown as { wasm?: WasmModule }).wasm;
   if (!wasm || guarded === wasm) return;
   guarded = wasm;
+  // Emscripten's exports start as stubs that replace themselves with the raw export on first call
+  // (which would overwrite a wrapper): call each once so the wrapper stays in place.
+  wasm._free(wasm._malloc(8));
   const malloc = wasm._malloc.bind(wasm);
   const free = wasm._free.bind(wasm);
   wasm._malloc = (n: number): number => {
