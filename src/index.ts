@@ -11,7 +11,7 @@ export { collectUnreachable, heldBytes } from "./memory/resultLedger";
 export { chooseBackend, WORKING_BYTES } from "./memory/backendChoice";
 export type { BackendInfo, BackendName } from "./backend";
 export { HookedTransformer } from "./model/HookedTransformer";
-export type { FromPretrainedOptions, ForwardOptions, RunWithCacheOptions, FwdHook } from "./model/HookedTransformer";
+export type { FromPretrainedOptions, ForwardOptions, RunWithCacheOptions, RunWithHooksOptions, FwdHook, HooksOptions } from "./model/HookedTransformer";
 export type { HookedTransformerConfig } from "./model/config";
 export type { TokensInput } from "./model/tokens";
 export { ActivationCache } from "./hooks/activationCache";
@@ -23,3 +23,6 @@ export * from "./tensorUtils";
 // constants) under `charts`.
 export { display, plt, attentionPatterns, cv, chart, Chart, toHtmlPage, saveHtml, notebookToHtml } from "./display";
 export * as charts from "./display";
+// Sparse autoencoders (SAELens names): SAE.fromPretrained / fromDir, encode / decode / forward.
+export { SAE, SAE_OVERRIDE_ENV_VAR, PRETRAINED_SAE_RELEASES } from "./sae";
+export type { SAEConfig, SaeFromPretrainedOptions, SaeFromPretrainedResult, SaeTargetModel, PretrainedSaeRelease, PretrainedSaeEntry } from "./sae";

@@ -11,6 +11,7 @@ import {
   stderrProgressBar,
   type DownloadProgressEvent,
 } from "../src/weights/hub";
+import { downloadOptionalHubFile } from "../src/weights/hubOptionalFile";
 import { LoopbackHub } from "./helpers/loopbackHub";
 
 const REPO = "test-org/tiny-gpt2";
@@ -350,6 +351,20 @@ describe("downloadHubFile against a loopback hub", () => {
     assert.equal(a, b);
     assert.equal(hub.bodyRequests.length, 1);
     assert.ok(fs.readFileSync(a).equals(weights));
+  });
+
+  it("an optional file: present gives its path, absent gives null (recorded in .no_exist, asked once)", async () => {
+    assert.equal(await downloadOptionalHubFile(REPO, CONFIG, opts()), path.join(repoDir(cacheDir), "snapshots", hub.commit, CONFIG));
+    assert.equal(await downloadOptionalHubFile(REPO, "sparsity.safetensors", opts()), null);
+    assert.ok(fs.existsSync(path.join(repoDir(cacheDir), ".no_exist", hub.commit, "sparsity.safetensors")));
+    const requests = hub.requests.length;
+    assert.equal(await downloadOptionalHubFile(REPO, "sparsity.safetensors", opts()), null);
+    assert.equal(hub.requests.length, requests);
+  });
+
+  it("an optional file still fails on an unknown revision or repo (only a missing file is null)", async () => {
+    await rejectsWith(downloadOptionalHubFile(REPO, "sparsity.safetensors", opts({ revision: "v9" })), "not-found", ['the revision "v9" does not exist']);
+    await rejectsWith(downloadOptionalHubFile("test-org/other", "sparsity.safetensors", opts()), "unauthorized", ["test-org/other"]);
   });
 });
 

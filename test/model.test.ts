@@ -322,6 +322,20 @@ describe("HookedTransformer", function () {
       ["a missing tensor", { kind: "missingTensor", tensor: "ln_f.bias" }, undefined, [/missing tensor "ln_f\.bias"/]],
       ["config.json with more layers than the file", undefined, { n_layer: 3 }, [/missing tensor "h\.2\./]],
       ["a config.json that is not GPT-2", undefined, { model_type: "llama" }, [/model_type is "llama"/]],
+      // As strict as the reference safetensors implementation, which rejects each of these.
+      ["a tensor named twice in the header", { kind: "duplicateKey" }, undefined, [/names "ln_f\.weight" more than once/]],
+      ["two tensors over the same bytes", { kind: "overlappingTensors" }, undefined, [/"h\.0\.ln_1\.weight" and "h\.0\.ln_1\.bias" overlap/]],
+      ["unused bytes between tensors", { kind: "gapBeforeLast" }, undefined, [/4 unused bytes between "[^"]+" and "[^"]+"/]],
+      ["bytes after the last tensor", { kind: "trailingBytes", bytes: 16 }, undefined, [/16 bytes after the last tensor/]],
+      ["a NaN weight", { kind: "nonFinite" }, undefined, [/Tensor "h\.0\.mlp\.c_fc\.weight" in .*model\.safetensors holds NaN at \[0, 3\]/, /must be finite/]],
+      ["an infinite weight", { kind: "nonFinite", tensor: "ln_f.bias", value: Infinity }, undefined, [/Tensor "ln_f\.bias" .* holds Infinity at \[3\]/]],
+      // config.json fields that change the maths are refused by name, numbers are validated.
+      ["scale_attn_weights false", undefined, { scale_attn_weights: false }, [/"scale_attn_weights" is false, which is not supported/]],
+      ["scale_attn_by_inverse_layer_idx true", undefined, { scale_attn_by_inverse_layer_idx: true }, [/"scale_attn_by_inverse_layer_idx" is true, which is not supported/]],
+      ["add_cross_attention true", undefined, { add_cross_attention: true }, [/"add_cross_attention" is true/]],
+      ["a layer_norm_epsilon that is not a number", undefined, { layer_norm_epsilon: "abc" }, [/"layer_norm_epsilon" must be a small positive number .* got "abc"/]],
+      ["a negative layer_norm_epsilon", undefined, { layer_norm_epsilon: -1 }, [/"layer_norm_epsilon" must be a small positive number .* got -1/]],
+      ["a fractional n_inner", undefined, { n_inner: 12.5 }, [/"n_inner" must be a positive integer, got 12\.5/]],
     ];
     for (const [what, corrupt, configOverrides, patterns] of broken) {
       it(`fails clearly on ${what}`, async () => {

@@ -24,12 +24,18 @@ export class HookPoint {
   /** Set by Module.nameHookPoints; empty until the model is assembled. */
   name = "";
   layer: number | undefined = undefined;
-  private readonly hooks: HookFn[] = [];
+  private readonly hooks: { fn: HookFn; permanent: boolean }[] = [];
 
-  addHook(fn: HookFn): () => void {
-    this.hooks.push(fn);
+  /**
+   * Adds a hook (run after those already here). @returns a function that removes this one hook.
+   * A permanent hook survives `removeHooks()` unless `includingPermanent` is set (TransformerLens's
+   * `is_permanent`).
+   */
+  addHook(fn: HookFn, options: { permanent?: boolean } = {}): () => void {
+    const entry = { fn, permanent: options.permanent ?? false };
+    this.hooks.push(entry);
     return () => {
-      const i = this.hooks.indexOf(fn);
+      const i = this.hooks.indexOf(entry);
       if (i >= 0) this.hooks.splice(i, 1);
     };
   }
@@ -38,14 +44,19 @@ export class HookPoint {
     return this.hooks.length > 0;
   }
 
-  removeHooks(): void {
-    this.hooks.length = 0;
+  /** Removes the non-permanent hooks, or all of them with `includingPermanent`. */
+  removeHooks(options: { includingPermanent?: boolean } = {}): void {
+    for (let i = this.hooks.length - 1; i >= 0; i--) {
+      if (options.includingPermanent || !this.hooks[i].permanent) this.hooks.splice(i, 1);
+    }
   }
 
   /** Runs the hooks in order; each sees the previous one's output. */
   run<T extends tf.Tensor>(x: T): T {
+    if (this.hooks.length === 0) return x;
     let current: T = x;
-    for (const fn of this.hooks) {
+    // A copy: a hook that adds or removes hooks changes the next run, not this one.
+    for (const { fn } of [...this.hooks]) {
       let result: tf.Tensor | void | undefined;
       try {
         result = fn(current, this);

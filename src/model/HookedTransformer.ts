@@ -12,6 +12,7 @@ import { BackendName, initBackend, tf } from "../backend";
 import { ActivationCache } from "../hooks/activationCache";
 import { closestNames } from "../hooks/actNames";
 import { HookContext, HookFn, HookPoint, Module } from "../hooks/hookPoint";
+import { FwdHook, HooksOptions, attachHooks, withHooks } from "../hooks/scopedHooks";
 import { Gpt2Tokenizer } from "../tokenizer/gpt2Tokenizer";
 import { TensorStateDict } from "../weights/stateDict";
 import { DownloadProgressCallback } from "../weights/hub";
@@ -59,8 +60,10 @@ export interface ForwardOptions {
   lossPerToken?: boolean;
 }
 
-/** A hook name, or a predicate over hook names, and the function to run there. */
-export type FwdHook = [string | ((name: string) => boolean), HookFn];
+export type { FwdHook, HooksOptions } from "../hooks/scopedHooks";
+
+/** Options of runWithHooks: the hooks, what to return (as forward), and whether to take the hooks off after. */
+export type RunWithHooksOptions = HooksOptions & ForwardOptions & { fwdHooks: FwdHook[] };
 
 export interface RunWithCacheOptions {
   /** Which activations to keep: a name, a list of names, or a predicate. Default: all. */
@@ -263,20 +266,49 @@ export class HookedTransformer extends Module {
   }
 
   /**
-   * Runs with temporary forward hooks: `fwdHooks: [[name or predicate, fn], ...]`. A hook may return
-   * a replacement of the same shape. Hooks are removed when the call ends, also when it throws.
+   * TransformerLens's `run_with_hooks`: a forward pass with temporary hooks,
+   * `fwdHooks: [[name or predicate, fn], ...]`. A hook may return a replacement of the same shape
+   * (see setIdx for `act[:, :, head, :] = 0`). The hooks are removed when the call ends, also when
+   * it throws. Returns what `forward` returns for the same returnType (owned by the caller).
    */
-  runWithHooks(tokens: TokensInput, options: { fwdHooks: FwdHook[] } & ForwardOptions): tf.Tensor | { logits: tf.Tensor3D; loss: tf.Tensor } {
-    const removers: (() => void)[] = [];
-    try {
-      for (const [which, fn] of options.fwdHooks) {
-        if (typeof fn !== "function") throw new Error(`The hook for ${String(which)} is not a function.`);
-        for (const hp of this.matchHookPoints(which)) removers.push(hp.addHook(fn));
-      }
-      return this.forward(tokens, options as never);
-    } finally {
-      removers.forEach((r) => r());
+  runWithHooks(tokens: TokensInput, options: { fwdHooks: FwdHook[]; returnType?: "logits"; resetHooksEnd?: boolean }): tf.Tensor3D;
+  runWithHooks(tokens: TokensInput, options: { fwdHooks: FwdHook[]; returnType: "loss"; lossPerToken?: boolean; resetHooksEnd?: boolean }): tf.Tensor;
+  runWithHooks(
+    tokens: TokensInput,
+    options: { fwdHooks: FwdHook[]; returnType: "both"; lossPerToken?: boolean; resetHooksEnd?: boolean }
+  ): { logits: tf.Tensor3D; loss: tf.Tensor };
+  runWithHooks(tokens: TokensInput, options: RunWithHooksOptions): tf.Tensor | { logits: tf.Tensor3D; loss: tf.Tensor };
+  runWithHooks(tokens: TokensInput, options: RunWithHooksOptions): tf.Tensor | { logits: tf.Tensor3D; loss: tf.Tensor } {
+    if (options == null || !Array.isArray(options.fwdHooks)) {
+      throw new Error('runWithHooks(tokens, { fwdHooks: [[name, fn], ...] }): the options need a fwdHooks array.');
     }
+    const { fwdHooks, resetHooksEnd, ...forwardOptions } = options;
+    return this.hooks({ fwdHooks, resetHooksEnd }, () => this.forward(tokens, forwardOptions as never));
+  }
+
+  /**
+   * TransformerLens's `with model.hooks(fwd_hooks=[...]):` — runs `fn` with the hooks attached and
+   * removes them when it returns or throws (for an async `fn`, when its promise settles). Scopes
+   * nest: an inner scope removes only its own hooks.
+   * @example const ablated = model.hooks({ fwdHooks: [["blocks.5.attn.hook_z", ablate]] }, () => model.forward(tokens));
+   * @returns what `fn` returns.
+   */
+  hooks<T>(options: HooksOptions, fn: () => T): T {
+    return withHooks((which) => this.matchHookPoints(which), options ?? {}, fn);
+  }
+
+  /**
+   * TransformerLens's `add_hook`: attaches a hook until `resetHooks()` (or, with `isPermanent`, until
+   * `resetHooks({ includingPermanent: true })`). `name` may be a predicate over hook names.
+   * @returns a function that removes just this hook.
+   */
+  addHook(name: string | ((name: string) => boolean), hook: HookFn, options: { isPermanent?: boolean } = {}): () => void {
+    return attachHooks((which) => this.matchHookPoints(which), [[name, hook]], { permanent: options.isPermanent ?? false });
+  }
+
+  /** TransformerLens's `reset_hooks`: removes every hook added with addHook (permanent ones too with `includingPermanent`). */
+  resetHooks(options: { includingPermanent?: boolean } = {}): void {
+    for (const hp of this.hookDict.values()) hp.removeHooks(options);
   }
 
   /** Hook points matching a name (must exist) or a predicate (may match none). */
@@ -326,7 +358,8 @@ export class HookedTransformer extends Module {
     const { tokens } = prepared;
     const run = {};
     const outer = this.currentRun;
-    // A recording hook, added after any user hooks so the cache holds what flowed downstream.
+    // A recording hook, added after any user hooks so the cache holds what flowed downstream
+    // (permanent, so a hook calling resetHooks() mid-run does not empty the cache).
     let bucket: Record<string, tf.Tensor> = {};
     const record: HookFn = (act: tf.Tensor, hook: HookContext) => {
       if (this.currentRun === run) bucket[hook.name] = act;
@@ -337,7 +370,7 @@ export class HookedTransformer extends Module {
       const [batch, pos] = tokens.shape;
       const need = runBytes(this.cfg, batch, pos, kept.map((h) => h.name));
       this.makeRoom(need.kept, need.working);
-      for (const h of kept) removers.push(h.addHook(record));
+      for (const h of kept) removers.push(h.addHook(record, { permanent: true }));
       this.depth++;
       this.currentRun = run;
       const out = asOutOfMemory(

@@ -37,6 +37,10 @@ interface HfGpt2Config {
   vocab_size?: number;
   activation_function?: string;
   layer_norm_epsilon?: number;
+  scale_attn_weights?: boolean;
+  scale_attn_by_inverse_layer_idx?: boolean;
+  reorder_and_upcast_attn?: boolean;
+  add_cross_attention?: boolean;
   architectures?: string[];
   _name_or_path?: string;
 }
@@ -60,6 +64,25 @@ export function configFromHf(json: unknown, modelName: string, source: string): 
   const nHeads = int("n_head");
   const dModel = int("n_embd");
   if (dModel % nHeads !== 0) bad(`n_embd (${dModel}) is not divisible by n_head (${nHeads})`);
+  // Fields that would change the maths: refused by name unless they keep GPT-2's defaults.
+  // (reorder_and_upcast_attn only changes float16 rounding; everything here runs in float32.)
+  const mathsFields: [keyof HfGpt2Config, unknown, string][] = [
+    ["scale_attn_weights", true, "attention scores are always divided by sqrt(d_head) here"],
+    ["scale_attn_by_inverse_layer_idx", false, "scores scaled by 1 / (layer + 1) (Mistral-style GPT-2 variants) are not implemented"],
+    ["add_cross_attention", false, "encoder-decoder cross-attention is not implemented"],
+  ];
+  for (const [key, expected, why] of mathsFields) {
+    const v = hf[key];
+    if (v !== undefined && v !== expected) bad(`"${key}" is ${JSON.stringify(v)}, which is not supported: ${why}`);
+  }
+  if (hf.reorder_and_upcast_attn !== undefined && typeof hf.reorder_and_upcast_attn !== "boolean") {
+    bad(`"reorder_and_upcast_attn" must be true or false, got ${JSON.stringify(hf.reorder_and_upcast_attn)}`);
+  }
+  const eps = hf.layer_norm_epsilon ?? 1e-5;
+  if (typeof eps !== "number" || !Number.isFinite(eps) || eps <= 0 || eps >= 1) {
+    bad(`"layer_norm_epsilon" must be a small positive number (GPT-2 uses 1e-5), got ${JSON.stringify(hf.layer_norm_epsilon)}`);
+  }
+  if (hf.n_inner !== undefined && hf.n_inner !== null) int("n_inner");
   const act = hf.activation_function ?? "gelu_new";
   const actFn = HF_ACTIVATIONS[act] ?? bad(`activation_function "${act}" is not supported (use one of ${Object.keys(HF_ACTIVATIONS).join(", ")})`);
   return {
@@ -72,7 +95,7 @@ export function configFromHf(json: unknown, modelName: string, source: string): 
     dVocab: int("vocab_size"),
     nCtx: int("n_positions"),
     actFn,
-    eps: hf.layer_norm_epsilon ?? 1e-5,
+    eps,
     normalizationType: "LN",
     originalArchitecture: "GPT2LMHeadModel",
     tokenizerName: "gpt2",

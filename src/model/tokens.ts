@@ -4,14 +4,18 @@
  * This file turns those into a validated int32 tensor.
  */
 import { tf } from "../backend";
-import { Gpt2Tokenizer } from "../tokenizer/gpt2Tokenizer";
+import { Gpt2Tokenizer, TooManyTokensError } from "../tokenizer/gpt2Tokenizer";
 
 export type TokensInput = string | string[] | number[][] | tf.Tensor2D;
 
 /** Token ids [batch][pos] of text(s), BOS first unless prependBos is false; short rows right-padded with BOS. */
-export function tokenizeBatch(tokenizer: Gpt2Tokenizer, text: string | string[], prependBos: boolean): number[][] {
+export function tokenizeBatch(tokenizer: Gpt2Tokenizer, text: string | string[], prependBos: boolean, maxTokens?: number): number[][] {
   const texts = typeof text === "string" ? [text] : text;
-  const rows = texts.map((t) => (prependBos ? [tokenizer.bosTokenId, ...tokenizer.encode(t)] : tokenizer.encode(t)));
+  const limit = maxTokens === undefined ? undefined : maxTokens - (prependBos ? 1 : 0);
+  const rows = texts.map((t) => {
+    const ids = tokenizer.encode(t, { maxTokens: limit });
+    return prependBos ? [tokenizer.bosTokenId, ...ids] : ids;
+  });
   const width = Math.max(...rows.map((r) => r.length));
   return rows.map((r) => [...r, ...new Array(width - r.length).fill(tokenizer.bosTokenId)]);
 }
@@ -31,7 +35,13 @@ export function prepareTokens(
   let rows: number[][] | undefined;
   let shape: number[];
   if (typeof input === "string" || (Array.isArray(input) && input.length > 0 && typeof input[0] === "string")) {
-    rows = tokenizeBatch(opts.tokenizer, input as string | string[], opts.prependBos ?? true);
+    try {
+      // Tokenizing stops as soon as a text is known not to fit, so a huge text fails at once.
+      rows = tokenizeBatch(opts.tokenizer, input as string | string[], opts.prependBos ?? true, opts.nCtx);
+    } catch (err) {
+      if (!(err instanceof TooManyTokensError)) throw err;
+      throw new Error(`The text is more than ${opts.nCtx} tokens long but the model's context is ${opts.nCtx} (n_ctx); shorten it to at most ${opts.nCtx} tokens.`);
+    }
     shape = [rows.length, rows[0].length];
   } else if (Array.isArray(input)) {
     rows = input as number[][];

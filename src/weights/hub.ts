@@ -27,6 +27,7 @@ import {
   type HubCachePaths,
 } from "./hubCache";
 import type { DownloadProgressCallback, DownloadProgressEvent } from "./hubProgress";
+import { type LockOwner, withFileLock } from "./hubLock";
 
 export { hubCacheDir, repoFolderName, findCachedHubFile, hubCachePaths } from "./hubCache";
 export { stderrProgressBar } from "./hubProgress";
@@ -54,8 +55,20 @@ export interface DownloadHubFileOptions {
   retries?: number;
   /** Wait before the first retry, doubled each time up to 8 s (default 1000 ms). */
   retryDelayMs?: number;
-  /** A request that gets no byte for this long counts as a cut connection (default 30 000 ms). */
+  /**
+   * Stall timeout: a request that gets no byte for this long counts as a cut connection (default
+   * $HF_HUB_DOWNLOAD_TIMEOUT seconds, else 10 s, as huggingface_hub).
+   */
   timeoutMs?: number;
+  /** Most retries in one call in all, even when each makes a little progress (default 4 × retries). */
+  totalRetries?: number;
+  /** Cross-process lock: a lock file untouched this long belongs to a dead downloader (default 30 s). */
+  staleLockMs?: number;
+  /**
+   * How errors end "To work without the hub, …": what the caller's local fallback is (default: the
+   * model's, MODEL_OVERRIDE_DIR). The SAE loader names SAE_OVERRIDE_DIR here.
+   */
+  localDirHint?: string;
 }
 
 /** What went wrong, for callers that react differently (e.g. fall back to a local directory on "network"). */
@@ -67,23 +80,30 @@ export type HubErrorCode =
   | "http" // any other HTTP error status
   | "network" // the hub could not be reached, or the connection kept failing
   | "protocol" // the server's answer lacks what the hub always sends (commit, etag)
-  | "integrity"; // size or sha256 of the downloaded bytes is wrong
+  | "integrity" // size, sha256 or git-sha1 of the downloaded bytes is wrong, or a JSON file does not parse
+  | "disk"; // the cache folder cannot be written: full, read-only, or no permission
 
 export class HubDownloadError extends Error {
   override readonly name = "HubDownloadError";
+  /** The hub's X-Error-Code (e.g. "EntryNotFound", "RepoNotFound"), when it sent one. */
+  readonly hubErrorCode?: string;
+  /** The X-Repo-Commit of an error answer (the hub sends it with EntryNotFound). */
+  readonly commit?: string;
   constructor(
     message: string,
     readonly code: HubErrorCode,
     readonly url?: string,
     readonly status?: number,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; hubErrorCode?: string; commit?: string },
   ) {
     super(message, options);
+    this.hubErrorCode = options?.hubErrorCode;
+    this.commit = options?.commit;
   }
 }
 
-/** Completes "To work without the hub, " / "or ". */
-const LOCAL_DIR_HINT =
+/** Completes "To work without the hub, " / "or " (the default of the localDirHint option). */
+const MODEL_LOCAL_DIR_HINT =
   "set MODEL_OVERRIDE_DIR to a local directory holding config.json and model.safetensors " +
   "(or pass that directory instead of the model name).";
 
@@ -120,7 +140,7 @@ export async function downloadHubFile(repoId: string, filename: string, options:
     throw new HubDownloadError(
       `${repoId}/${filename} (revision ${revision}) is not in the cache ${cacheDir} and network access is off ` +
         `(${options.localFilesOnly ? "localFilesOnly" : "HF_HUB_OFFLINE is set"}), so ${url} was not requested. ` +
-        `Download it once with network access, or ${LOCAL_DIR_HINT}`,
+        `Download it once with network access, or ${options.localDirHint ?? MODEL_LOCAL_DIR_HINT}`,
       "offline",
       url,
     );
@@ -128,16 +148,17 @@ export async function downloadHubFile(repoId: string, filename: string, options:
 
   const ctx = makeContext(repoId, filename, revision, url, options, emit);
   const meta = await fetchMetadata(ctx);
-  writeRef(paths, revision, meta.commit);
-  const pointer = paths.snapshotFile(meta.commit);
   let downloaded = false;
-  if (!fs.existsSync(pointer)) {
-    const blob = paths.blob(meta.etag);
-    if (!fs.existsSync(blob)) {
-      await downloadBlobOnce(blob, meta, ctx);
-      downloaded = true;
+  const pointer = paths.snapshotFile(meta.commit);
+  try {
+    writeRef(paths, revision, meta.commit);
+    if (!fs.existsSync(pointer)) {
+      const blob = paths.blob(meta.etag);
+      if (!fs.existsSync(blob)) downloaded = await downloadBlobOnce(blob, meta, ctx, options.staleLockMs);
+      linkSnapshotFile(blob, pointer);
     }
-    linkSnapshotFile(blob, pointer);
+  } catch (err) {
+    throw diskError(err, cacheDir, ctx, meta.size) ?? err;
   }
   const size = fs.statSync(pointer).size;
   emit({ status: "done", repoId, file: filename, cached: !downloaded, loaded: size, total: size });
@@ -185,8 +206,10 @@ interface Context {
   token?: string;
   fetch: typeof fetch;
   retries: number;
+  totalRetries: number;
   retryDelayMs: number;
   timeoutMs: number;
+  localDirHint: string;
   emit: (event: DownloadProgressEvent) => void;
 }
 
@@ -206,10 +229,18 @@ function makeContext(
     token: options.token ?? (process.env.HF_TOKEN || process.env.HUGGING_FACE_HUB_TOKEN || undefined),
     fetch: options.fetch ?? fetch,
     retries: options.retries ?? 5,
+    totalRetries: options.totalRetries ?? 4 * (options.retries ?? 5),
     retryDelayMs: options.retryDelayMs ?? 1000,
-    timeoutMs: options.timeoutMs ?? 30_000,
+    timeoutMs: options.timeoutMs ?? defaultTimeoutMs(),
+    localDirHint: options.localDirHint ?? MODEL_LOCAL_DIR_HINT,
     emit,
   };
+}
+
+/** $HF_HUB_DOWNLOAD_TIMEOUT (seconds) as huggingface_hub reads it, else 10 s. */
+function defaultTimeoutMs(): number {
+  const seconds = Number(process.env.HF_HUB_DOWNLOAD_TIMEOUT);
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 10_000;
 }
 
 /** Hosts that are the hub itself, besides the endpoint's own: redirects to them are followed, tokens sent. */
@@ -257,14 +288,23 @@ async function fetchMetadata(ctx: Context): Promise<HubFileMetadata> {
     // Few retries: a hub that does not answer a HEAD is usually unreachable, and each try may wait timeoutMs.
     res = await withRetries(ctx, `HEAD ${displayUrl(target)}`, Math.min(ctx.retries, 2), async () => {
       const res = await timedFetch(ctx, target, { method: "HEAD", redirect: "manual", headers: requestHeaders(ctx, target) });
-      if (res.status >= 500 || res.status === 429) throw new TransientError(`${displayUrl(target)} answered ${res.status} ${res.statusText}`);
+      if (res.status >= 500 || res.status === 429) throw new TransientError(`${displayUrl(target)} answered ${res.status} ${res.statusText}`, undefined, res.status);
       return res;
     });
     const location = res.headers.get("location");
     const isRedirect = res.status >= 300 && res.status < 400;
     // Redirects within the hub are followed (a renamed repo; small files go to /api/resolve-cache/…). One to
     // another host is the CDN of an LFS file: its metadata is on this answer, and the GET goes there.
-    if (isRedirect && location && isHubUrl(ctx, new URL(location, target).toString()) && hop < MAX_HUB_REDIRECTS) {
+    if (isRedirect && location && isHubUrl(ctx, new URL(location, target).toString())) {
+      if (hop >= MAX_HUB_REDIRECTS) {
+        throw new HubDownloadError(
+          `${ctx.url} redirected more than ${MAX_HUB_REDIRECTS} times (last to ${displayUrl(new URL(location, target).toString())}): ` +
+            `a redirect loop. A proxy or a wrong HF_ENDPOINT is the usual cause; check HF_ENDPOINT, or ${ctx.localDirHint}`,
+          "http",
+          target,
+          res.status,
+        );
+      }
       commitOnRedirect = res.headers.get("x-repo-commit") ?? commitOnRedirect;
       target = new URL(location, target).toString();
       continue;
@@ -280,7 +320,7 @@ async function fetchMetadata(ctx: Context): Promise<HubFileMetadata> {
     throw new HubDownloadError(
       `${displayUrl(target)} answered without ${commit === undefined ? "an X-Repo-Commit" : "an ETag"} header, which the Hugging Face ` +
         `hub always sends: the endpoint (HF_ENDPOINT or the endpoint option) does not look like a hub. ` +
-        `To work without the hub, ${LOCAL_DIR_HINT}`,
+        `To work without the hub, ${ctx.localDirHint}`,
       "protocol",
       target,
       res.status,
@@ -319,15 +359,30 @@ function parseSize(value: string | null): number | undefined {
 // Download (GET), resume, verification
 
 /** One download per blob at a time in this process; a second caller waits for the first. */
-const inFlight = new Map<string, Promise<void>>();
+const inFlight = new Map<string, Promise<boolean>>();
 
-async function downloadBlobOnce(blob: string, meta: HubFileMetadata, ctx: Context): Promise<void> {
+/**
+ * Downloads the blob unless it appears meanwhile; one downloader per blob across processes too
+ * (blobs/<etag>.lock, see hubLock.ts). @returns whether this call downloaded it.
+ */
+async function downloadBlobOnce(blob: string, meta: HubFileMetadata, ctx: Context, staleLockMs?: number): Promise<boolean> {
   let running = inFlight.get(blob);
   if (!running) {
-    running = downloadBlob(blob, meta, ctx).finally(() => inFlight.delete(blob));
+    fs.mkdirSync(path.dirname(blob), { recursive: true });
+    const onWait = (owner: LockOwner | undefined, waitedMs: number) =>
+      ctx.emit({ status: "waiting", repoId: ctx.repoId, file: ctx.filename, waitedMs, owner: owner ? `process ${owner.pid} on ${owner.host}` : undefined });
+    running = withFileLock(
+      `${blob}.lock`,
+      async () => {
+        if (fs.existsSync(blob)) return false; // another process finished it while we waited
+        await downloadBlob(blob, meta, ctx);
+        return true;
+      },
+      { staleMs: staleLockMs, onWait },
+    ).finally(() => inFlight.delete(blob));
     inFlight.set(blob, running);
   }
-  await running;
+  return running;
 }
 
 async function downloadBlob(blob: string, meta: HubFileMetadata, ctx: Context): Promise<void> {
@@ -335,6 +390,7 @@ async function downloadBlob(blob: string, meta: HubFileMetadata, ctx: Context): 
   fs.mkdirSync(path.dirname(blob), { recursive: true });
   let started = false;
   let failures = 0;
+  let retriesInAll = 0;
   for (;;) {
     let offset = fileSize(incomplete);
     if (meta.size !== undefined && offset > meta.size) {
@@ -357,14 +413,16 @@ async function downloadBlob(blob: string, meta: HubFileMetadata, ctx: Context): 
       reason = err;
     }
     // A retry that made progress does not count against the limit: a long download may be cut often.
+    // All retries together are still bounded, so a server that sends a little and stalls gives up.
     failures = fileSize(incomplete) > offset ? 1 : failures + 1;
-    if (failures > ctx.retries) {
+    retriesInAll++;
+    if (failures > ctx.retries || retriesInAll > ctx.totalRetries) {
       const kept = fileSize(incomplete);
       throw new HubDownloadError(
-        `Downloading ${displayUrl(meta.location)} was interrupted ${failures === 1 ? "once" : `${failures} times in a row`} ` +
+        `Downloading ${displayUrl(meta.location)} was interrupted ${retriesInAll > ctx.totalRetries ? `${retriesInAll} times in all` : failures === 1 ? "once" : `${failures} times in a row`} ` +
           `(last: ${describeError(reason)}). ` +
           `${kept} of ${meta.size ?? "?"} bytes are kept in ${incomplete}; call again to resume from there, ` +
-          `or ${LOCAL_DIR_HINT}`,
+          `or ${ctx.localDirHint}`,
         "network",
         meta.location,
         undefined,
@@ -373,7 +431,7 @@ async function downloadBlob(blob: string, meta: HubFileMetadata, ctx: Context): 
     }
     await sleep(Math.min(ctx.retryDelayMs * 2 ** (failures - 1), 8000));
   }
-  await verify(incomplete, meta);
+  await verify(incomplete, meta, ctx);
   fs.renameSync(incomplete, blob); // atomic: the final name appears only for verified bytes
 }
 
@@ -392,7 +450,7 @@ async function fetchInto(incomplete: string, offset: number, meta: HubFileMetada
   }
   if (res.status >= 500 || res.status === 429) {
     await res.body?.cancel().catch(() => undefined);
-    throw new TransientError(`${displayUrl(meta.location)} answered ${res.status} ${res.statusText}`);
+    throw new TransientError(`${displayUrl(meta.location)} answered ${res.status} ${res.statusText}`, undefined, res.status);
   }
   if (!res.ok) throw httpError(ctx, res, meta.location);
 
@@ -411,6 +469,13 @@ async function fetchInto(incomplete: string, offset: number, meta: HubFileMetada
 
   const file = await fs.promises.open(incomplete, loaded === 0 ? "w" : "a");
   const reader = res.body?.getReader();
+  // While no bytes come, say so every 2 s, so a stalled or trickling download is visible at once.
+  let lastByteAt = Date.now();
+  const heartbeat = setInterval(() => {
+    const stalledMs = Date.now() - lastByteAt;
+    if (stalledMs >= 2000) ctx.emit({ status: "progress", repoId: ctx.repoId, file: ctx.filename, loaded, total, stalledMs });
+  }, 2000);
+  heartbeat.unref();
   try {
     if (!reader) return;
     for (;;) {
@@ -423,41 +488,63 @@ async function fetchInto(incomplete: string, offset: number, meta: HubFileMetada
       if (chunk.done) break;
       await file.write(chunk.value);
       loaded += chunk.value.byteLength;
+      lastByteAt = Date.now();
       ctx.emit({ status: "progress", repoId: ctx.repoId, file: ctx.filename, loaded, total });
     }
   } finally {
+    clearInterval(heartbeat);
     await file.close();
     reader?.cancel().catch(() => undefined);
   }
 }
 
-async function verify(incomplete: string, meta: HubFileMetadata): Promise<void> {
-  const size = fileSize(incomplete);
-  if (meta.size !== undefined && size !== meta.size) {
+async function verify(incomplete: string, meta: HubFileMetadata, ctx: Context): Promise<void> {
+  const reject = (what: string): never => {
     fs.rmSync(incomplete, { force: true });
-    throw new HubDownloadError(
-      `Downloaded file from ${displayUrl(meta.location)} has ${size} bytes, expected ${meta.size} (X-Linked-Size/Content-Length). ` +
-        `The partial data was deleted; call again to download afresh.`,
-      "integrity",
-      meta.location,
-    );
-  }
+    throw new HubDownloadError(`Downloaded file from ${displayUrl(meta.location)} ${what} The bad data was deleted; call again to download afresh.`, "integrity", meta.location);
+  };
+  const size = fileSize(incomplete);
+  if (meta.size !== undefined && size !== meta.size) reject(`has ${size} bytes, expected ${meta.size} (X-Linked-Size/Content-Length).`);
   if (/^[0-9a-f]{64}$/.test(meta.etag)) {
-    const actual = await sha256File(incomplete);
+    const actual = await hashFile(incomplete, "sha256");
+    if (actual !== meta.etag) reject(`is corrupt: sha256 ${actual}, expected ${meta.etag} (the hub's LFS etag).`);
+  } else if (/^[0-9a-f]{40}$/.test(meta.etag)) {
+    // A small (non-LFS) file's ETag is its git blob id: sha1 of "blob <size>\0" and the bytes.
+    const actual = await hashFile(incomplete, "sha1", `blob ${size}\0`);
     if (actual !== meta.etag) {
-      fs.rmSync(incomplete, { force: true });
-      throw new HubDownloadError(
-        `Downloaded file from ${displayUrl(meta.location)} is corrupt: sha256 ${actual}, expected ${meta.etag} (the hub's LFS etag). ` +
-          `The bad data was deleted; call again to download afresh.`,
-        "integrity",
-        meta.location,
+      reject(
+        `is not the file the hub describes: its git-sha1 is ${actual}, the ETag says ${meta.etag}` +
+          `${looksLikeHtml(incomplete) ? " (it is an HTML page: a proxy, captive portal or login page answered instead of the hub)" : ""}.`
+      );
+    }
+  }
+  if (ctx.filename.endsWith(".json")) {
+    try {
+      JSON.parse(fs.readFileSync(incomplete, "utf8"));
+    } catch (err) {
+      reject(
+        `should be JSON but is not (${(err as Error).message})` +
+          `${looksLikeHtml(incomplete) ? "; it is an HTML page: a proxy, captive portal or login page answered instead of the hub" : ""}.`
       );
     }
   }
 }
 
-async function sha256File(file: string): Promise<string> {
-  const hash = createHash("sha256");
+/** Whether a file starts like a web page (what captive portals and proxies send). */
+function looksLikeHtml(file: string): boolean {
+  const fd = fs.openSync(file, "r");
+  try {
+    const head = Buffer.alloc(256);
+    const n = fs.readSync(fd, head, 0, 256, 0);
+    return /^\s*<(!doctype html|html|head|body)/i.test(head.subarray(0, n).toString("utf8"));
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+async function hashFile(file: string, algorithm: "sha256" | "sha1", prefix = ""): Promise<string> {
+  const hash = createHash(algorithm);
+  hash.update(prefix);
   for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
   return hash.digest("hex");
 }
@@ -475,7 +562,8 @@ function fileSize(file: string): number {
 
 /** Network trouble worth retrying (cut connection, timeout, 5xx); everything else is thrown at once. */
 class TransientError extends Error {
-  constructor(message: string, cause?: unknown) {
+  /** @param status the HTTP status when the server answered (5xx, 429), else undefined (no answer). */
+  constructor(message: string, cause?: unknown, readonly status?: number) {
     super(message, { cause });
   }
 }
@@ -486,6 +574,14 @@ async function timedFetch(ctx: Context, target: string, init: RequestInit, contr
     return await withIdleTimeout(ctx, controller, ctx.fetch(target, { ...init, signal: controller.signal }));
   } catch (err) {
     if (err instanceof HubDownloadError) throw err;
+    if (/redirect count exceeded/i.test(describeError(err))) {
+      throw new HubDownloadError(
+        `${displayUrl(target)} redirected too many times (a redirect loop) while downloading ${ctx.repoId}/${ctx.filename}. ` +
+          `A proxy or a wrong HF_ENDPOINT is the usual cause; check HF_ENDPOINT, or ${ctx.localDirHint}`,
+        "http",
+        target,
+      );
+    }
     throw new TransientError(`could not reach ${displayUrl(target)}: ${describeError(err)}`, err);
   }
 }
@@ -510,10 +606,21 @@ async function withRetries<T>(ctx: Context, what: string, retries: number, attem
       if (!(err instanceof TransientError)) throw err;
       failures++;
       const code = errorCode(err);
+      if (failures > retries && err.status !== undefined) {
+        throw new HubDownloadError(
+          `${err.message} ${failures} times while getting ${ctx.repoId}/${ctx.filename} (${what}): ` +
+            `${err.status === 429 ? "the hub is rate-limiting requests" : "the server has a problem"}; try again in a few minutes. ` +
+            `To work without the hub, ${ctx.localDirHint}`,
+          "http",
+          ctx.url,
+          err.status,
+          { cause: err },
+        );
+      }
       if (failures > retries || (code !== undefined && UNREACHABLE_CODES.has(code))) {
         throw new HubDownloadError(
           `Could not get ${ctx.repoId}/${ctx.filename} from the Hugging Face hub (${what}): ${describeError(err)}. ` +
-            `Check the network connection (or HF_ENDPOINT). To work without the hub, ${LOCAL_DIR_HINT}`,
+            `Check the network connection (or HF_ENDPOINT). To work without the hub, ${ctx.localDirHint}`,
           "network",
           ctx.url,
           undefined,
@@ -563,9 +670,56 @@ function httpError(ctx: Context, res: Response, target: string): HubDownloadErro
         : hubCode === "RepoNotFound"
           ? `the repo ${ctx.repoId} does not exist: check the repo id (e.g. "openai-community/gpt2").`
           : `${ctx.filename} was not found in ${ctx.repoId} at revision "${ctx.revision}": check the repo id and the file name.`;
-    return new HubDownloadError(`${said}: ${what}`, "not-found", target, res.status);
+    return new HubDownloadError(`${said}: ${what}`, "not-found", target, res.status, {
+      hubErrorCode: hubCode || undefined,
+      commit: res.headers.get("x-repo-commit") ?? undefined,
+    });
   }
   return new HubDownloadError(`${said} while downloading ${ctx.repoId}/${ctx.filename}.`, "http", target, res.status);
+}
+
+/**
+ * A file-system failure in the cache as an error that names the folder and what to do, or
+ * undefined for anything else. @param needed bytes the download needs, when known
+ */
+function diskError(err: unknown, cacheDir: string, ctx: Context, needed: number | undefined): HubDownloadError | undefined {
+  if (err instanceof HubDownloadError) return undefined;
+  const code = errorCode(err);
+  const where = (err as NodeJS.ErrnoException)?.path ?? cacheDir;
+  const move = `Set HF_HUB_CACHE (or HF_HOME) to a folder you can write, or pass the cacheDir option.`;
+  const file = `${ctx.repoId}/${ctx.filename}`;
+  if (code === "ENOSPC" || code === "EDQUOT") {
+    let free = "";
+    try {
+      const st = fs.statfsSync(fs.existsSync(cacheDir) ? cacheDir : path.dirname(cacheDir));
+      free = ` (${(st.bavail * st.bsize / 1e6).toFixed(1)} MB free)`;
+    } catch {
+      // statfs unavailable: say less
+    }
+    const need = needed !== undefined ? `${(needed / 1e6).toFixed(1)} MB` : "more space";
+    return new HubDownloadError(
+      `The disk holding the hub cache ${cacheDir} is full${free}: ${file} needs ${need}. ` +
+        `Free some space (partial downloads are kept and resume), or ${move.charAt(0).toLowerCase()}${move.slice(1)}`,
+      "disk",
+      ctx.url,
+      undefined,
+      { cause: err },
+    );
+  }
+  if (code === "EACCES" || code === "EPERM" || code === "EROFS") {
+    const why = code === "EROFS" ? "is on a read-only file system" : "is not writable by this user";
+    return new HubDownloadError(`Cannot save ${file}: the hub cache ${cacheDir} ${why} (${code} on ${where}). ${move}`, "disk", ctx.url, undefined, { cause: err });
+  }
+  if (code === "ENOENT" || code === "ENOTDIR") {
+    return new HubDownloadError(
+      `Cannot save ${file}: a folder of the hub cache ${cacheDir} cannot be created (${code} on ${where}; is HOME set and does the path exist?). ${move}`,
+      "disk",
+      ctx.url,
+      undefined,
+      { cause: err },
+    );
+  }
+  return undefined;
 }
 
 function errorCode(err: unknown): string | undefined {

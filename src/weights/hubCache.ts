@@ -7,6 +7,7 @@
  *     blobs/<etag>.incomplete               a download in progress (resumed from its length)
  *     refs/main                             the commit hash `main` pointed to when last resolved
  *     snapshots/<commit>/model.safetensors  -> ../../blobs/<etag>  (symlink; a copy where symlinks fail)
+ *     .no_exist/<commit>/sparsity.safetensors  empty: the repo has no such file at that commit
  *
  * Only paths and files here: no network (that is hub.ts).
  */
@@ -49,6 +50,8 @@ export interface HubCachePaths {
   blob(etag: string): string;
   /** <repoDir>/refs/<revision> */
   ref(revision: string): string;
+  /** <repoDir>/.no_exist/<commit>/<filename>: an empty marker that the file is absent at that commit. */
+  noExist(commit: string): string;
 }
 
 export function hubCachePaths(cacheDir: string, repoId: string, filename: string): HubCachePaths {
@@ -59,6 +62,7 @@ export function hubCachePaths(cacheDir: string, repoId: string, filename: string
     snapshotFile: (commit) => path.join(repoDir, "snapshots", commit, ...fileParts),
     blob: (etag) => path.join(repoDir, "blobs", etag),
     ref: (revision) => path.join(repoDir, "refs", ...revision.split("/")),
+    noExist: (commit) => path.join(repoDir, ".no_exist", commit, ...fileParts),
   };
 }
 
@@ -127,4 +131,18 @@ export function linkSnapshotFile(blob: string, pointer: string): void {
 /** True for a name that is safe as one path segment (a commit hash or an etag from the server). */
 export function isSafePathSegment(s: string): boolean {
   return /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(s) && !s.includes("..");
+}
+
+/** Whether the cache records that the file is absent at the commit `revision` names (no network access). */
+export function isKnownMissing(paths: HubCachePaths, revision: string): boolean {
+  const commit = resolveCachedCommit(paths, revision);
+  return commit !== undefined && fs.existsSync(paths.noExist(commit));
+}
+
+/** Records that the file is absent at `commit` (huggingface_hub's .no_exist marker), so the next look-up asks nothing. */
+export function markMissing(paths: HubCachePaths, revision: string, commit: string): void {
+  writeRef(paths, revision, commit);
+  const marker = paths.noExist(commit);
+  fs.mkdirSync(path.dirname(marker), { recursive: true });
+  fs.writeFileSync(marker, "");
 }

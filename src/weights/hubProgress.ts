@@ -9,8 +9,13 @@ export type DownloadProgressEvent =
   | { status: "initiate"; repoId: string; file: string }
   /** Bytes start to flow. `loaded` is what an earlier, cut download had already stored (0 when fresh). */
   | { status: "download"; repoId: string; file: string; loaded: number; total?: number }
-  /** More bytes arrived: `loaded` of `total` bytes are on disk (`total` is unknown when the server did not say). */
-  | { status: "progress"; repoId: string; file: string; loaded: number; total?: number }
+  /**
+   * More bytes arrived: `loaded` of `total` bytes are on disk (`total` is unknown when the server did
+   * not say). Also sent every 2 s while no bytes arrive, with `stalledMs` since the last one.
+   */
+  | { status: "progress"; repoId: string; file: string; loaded: number; total?: number; stalledMs?: number }
+  /** Another process is downloading this file into the same cache; this one waits for it (sent every few seconds). */
+  | { status: "waiting"; repoId: string; file: string; waitedMs: number; owner?: string }
   /** The file is ready at its final path. `cached`: it was already there and nothing was downloaded. */
   | { status: "done"; repoId: string; file: string; cached: boolean; loaded?: number; total?: number };
 
@@ -37,12 +42,15 @@ const BAR_WIDTH = 24;
 const LOG_EVERY_FRACTION = 0.1;
 /** …or, when the size is unknown, each time this many more bytes arrived. */
 const LOG_EVERY_BYTES = 100 * MB;
+/** …and at least this often, so a slow or stalled download shows it is alive. */
+const LOG_AT_LEAST_EVERY_MS = 10_000;
 
 interface FileState {
   startedAt: number;
   startLoaded: number;
   lastDrawAt: number;
   lastLoggedStep: number;
+  lastLoggedAt: number;
   downloading: boolean;
 }
 
@@ -62,9 +70,15 @@ export function stderrProgressBar(options: ProgressBarOptions = {}): DownloadPro
     switch (event.status) {
       case "initiate":
         return;
+      case "waiting": {
+        const who = event.owner ? ` (${event.owner})` : "";
+        const line = `Waiting for another download of ${key}${who} to finish: ${Math.round(event.waitedMs / 1000)} s`;
+        stream.write(stream.isTTY ? `\r${line}\x1b[K` : `${line}\n`);
+        return;
+      }
       case "download": {
         const t = now();
-        files.set(key, { startedAt: t, startLoaded: event.loaded, lastDrawAt: -Infinity, lastLoggedStep: -1, downloading: true });
+        files.set(key, { startedAt: t, startLoaded: event.loaded, lastDrawAt: -Infinity, lastLoggedStep: -1, lastLoggedAt: t, downloading: true });
         if (!stream.isTTY) {
           const size = event.total === undefined ? "size unknown" : formatMB(event.total);
           const resumed = event.loaded > 0 ? `, resuming at ${formatMB(event.loaded)}` : "";
@@ -76,22 +90,26 @@ export function stderrProgressBar(options: ProgressBarOptions = {}): DownloadPro
         const state = files.get(key);
         if (!state) return;
         const t = now();
+        const stalled = event.stalledMs !== undefined ? `  (no data for ${Math.round(event.stalledMs / 1000)} s)` : "";
         if (stream.isTTY) {
           if (t - state.lastDrawAt < redrawIntervalMs) return;
           state.lastDrawAt = t;
-          stream.write(`\r${progressLine(event.file, event.loaded, event.total, state, t)}\x1b[K`);
+          stream.write(`\r${progressLine(event.file, event.loaded, event.total, state, t)}${stalled}\x1b[K`);
         } else {
           const step =
             event.total !== undefined && event.total > 0
               ? Math.floor(event.loaded / event.total / LOG_EVERY_FRACTION)
               : Math.floor(event.loaded / LOG_EVERY_BYTES);
-          if (step <= state.lastLoggedStep || (event.total !== undefined && event.loaded >= event.total)) return; // "done" says 100%
-          if (state.lastLoggedStep === -1) {
+          if (event.total !== undefined && event.loaded >= event.total) return; // "done" says 100%
+          const due = t - state.lastLoggedAt >= LOG_AT_LEAST_EVERY_MS;
+          if (state.lastLoggedStep === -1 && !due) {
             state.lastLoggedStep = step; // the first event only sets the baseline
             return;
           }
-          state.lastLoggedStep = step;
-          stream.write(`  ${progressLine(event.file, event.loaded, event.total, state, t)}\n`);
+          if (step <= state.lastLoggedStep && !due) return;
+          state.lastLoggedStep = Math.max(step, state.lastLoggedStep);
+          state.lastLoggedAt = t;
+          stream.write(`  ${progressLine(event.file, event.loaded, event.total, state, t)}${stalled}\n`);
         }
         return;
       }

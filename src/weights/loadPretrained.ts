@@ -8,6 +8,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { HookedTransformerConfig, configFromHf } from "../model/config";
+import { checkFinite } from "./checkFinite";
 import { checkHfShapes, convertGpt2Weights, isIgnoredHfKey, normaliseHfKey } from "./convertGpt2";
 import { tf } from "../backend";
 import { TensorStateDict } from "./stateDict";
@@ -134,9 +135,13 @@ export function loadCheckpoint(source: ModelSource, options: Pick<LoadCheckpoint
     for (const [norm, key] of wanted) {
       const entry = file.entries.get(key)!;
       if (entry.dtype === "F32") {
-        hf.set(norm, uploadFloat32(entry.shape, (bytes) => readF32Into(file, fd, key, bytes)));
+        hf.set(norm, uploadFloat32(entry.shape, (bytes) => {
+          readF32Into(file, fd, key, bytes);
+          checkFinite(bytes, key, entry.shape, source.weightsPath);
+        }));
       } else {
         const host = readTensor(file, fd, key);
+        checkFinite(new Uint8Array(host.data.buffer, host.data.byteOffset, host.data.byteLength), key, entry.shape, source.weightsPath);
         hf.set(norm, tf.tensor(host.data, host.shape, "float32"));
       }
     }

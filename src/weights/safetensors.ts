@@ -77,6 +77,8 @@ function parseHeader(headerBytes: Buffer, path: string, size: number): Safetenso
     fail(path, `the header is not valid JSON (${(err as Error).message})`);
   }
   if (header === null || typeof header !== "object" || Array.isArray(header)) fail(path, "the header is not a JSON object");
+  const duplicates = duplicateTopLevelKeys(headerBytes.toString("utf8"));
+  if (duplicates.length > 0) fail(path, `the header names ${duplicates.map((d) => `"${d}"`).join(", ")} more than once`);
   const dataStart = 8 + headerBytes.length;
   const dataLen = size - dataStart;
   const entries = new Map<string, SafetensorsEntry>();
@@ -106,7 +108,60 @@ function parseHeader(headerBytes: Buffer, path: string, size: number): Safetenso
     }
     entries.set(name, { dtype: e.dtype, shape, dataOffsets: [start, end] });
   }
+  checkLayout(entries, dataLen, path);
   return { path, entries, metadata, dataStart, size };
+}
+
+/**
+ * The reference implementation's layout rule: the tensors' byte ranges, in order, tile the data
+ * section exactly — no two over the same bytes, no gap between them, nothing after the last.
+ */
+function checkLayout(entries: Map<string, SafetensorsEntry>, dataLen: number, path: string): void {
+  const ordered = [...entries].sort(([, a], [, b]) => a.dataOffsets[0] - b.dataOffsets[0] || a.dataOffsets[1] - b.dataOffsets[1]);
+  let cursor = 0;
+  let previous = "the start of the data section";
+  for (const [name, { dataOffsets: [start, end] }] of ordered) {
+    if (start < cursor) fail(path, `tensors ${previous} and "${name}" overlap (bytes ${start}..${Math.min(cursor, end)} of the data section belong to both)`);
+    if (start > cursor) fail(path, `there are ${start - cursor} unused bytes between ${previous} and "${name}" (bytes ${cursor}..${start} of the data section)`);
+    cursor = end;
+    previous = `"${name}"`;
+  }
+  if (cursor !== dataLen) fail(path, `it has ${dataLen - cursor} bytes after the last tensor (${previous}) that no tensor describes`);
+}
+
+/**
+ * Keys that occur more than once at the top level of a JSON object text (JSON.parse silently keeps
+ * the last one, so a duplicate would read one tensor's name with another's bytes). The text is
+ * known to parse, so a small scanner suffices: strings are skipped whole, depth is tracked, and the
+ * string that follows "{" or "," at depth 1 is a key.
+ */
+export function duplicateTopLevelKeys(json: string): string[] {
+  const seen = new Set<string>();
+  const dups = new Set<string>();
+  let depth = 0;
+  let expectKey = false;
+  for (let i = 0; i < json.length; i++) {
+    const c = json[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (json[j] !== '"') j += json[j] === "\\" ? 2 : 1;
+      if (depth === 1 && expectKey) {
+        const key = JSON.parse(json.slice(i, j + 1)) as string;
+        if (seen.has(key)) dups.add(key);
+        seen.add(key);
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === "{" || c === "[") {
+      depth++;
+      expectKey = c === "{" && depth === 1;
+    } else if (c === "}" || c === "]") {
+      depth--;
+    } else if (c === "," && depth === 1) {
+      expectKey = true;
+    }
+  }
+  return [...dups];
 }
 
 function entryOf(file: SafetensorsFile, name: string): SafetensorsEntry {
