@@ -135,6 +135,25 @@ describe("memory", function () {
       });
     }
 
+    it("re-running the load cell: a model nothing refers to any more is freed", async () => {
+      await nextCell();
+      collectUnreachable();
+      const before = tf.memory();
+      let m: HookedTransformer | undefined;
+      for (let i = 0; i < 6; i++) {
+        m = await HookedTransformer.fromPretrained(tiny, quiet);
+        await nextCell();
+      }
+      collectUnreachable();
+      const one = m!.numParameters() * 4 + 3 * m!.cfg.dModel * m!.cfg.nLayers * 4;
+      assert.equal(tf.memory().numBytes - before.numBytes, one, "one model's weights left");
+      assert.deepEqual(m!.forward("Hi").shape, [1, 2, 50257]);
+      m = undefined;
+      await nextCell();
+      collectUnreachable();
+      assert.equal(tf.memory().numTensors, before.numTensors);
+    });
+
     it("a namesFilter predicate that throws leaks nothing", () => {
       const before = tf.memory().numTensors;
       assert.throws(

@@ -28,7 +28,7 @@ import { Unembed } from "./components/unembed";
 import { HookedTransformerConfig } from "./config";
 import { PreparedTokens, TokensInput, prepareTokens, tokenizeBatch } from "./tokens";
 import { asOutOfMemory, installHeapGuard, outOfMemoryError, wasmBufferBytes, wasmTensorLimit } from "../memory/heapGuard";
-import { ModelBackendInfo, backendForModel } from "../memory/modelBackend";
+import { ModelBackendInfo, backendForModel, modelParameters } from "../memory/modelBackend";
 import { gpt2ParameterCount } from "../memory/backendChoice";
 import { collectUnreachable, releaseWhenUnreachable } from "../memory/resultLedger";
 import { runBytes } from "../memory/runEstimate";
@@ -156,9 +156,12 @@ export class HookedTransformer extends Module {
   static async fromPretrained(nameOrDir: string, options: FromPretrainedOptions = {}): Promise<HookedTransformer> {
     const backend = options.backend ?? (options.device && options.device !== "cpu" ? (options.device as BackendName) : undefined);
     const { cacheDir, endpoint, onProgress, warn } = options;
+    // The backend is chosen from the model's size before anything is downloaded or uploaded
+    // (src/memory/backendChoice.ts): a preset's size is known by name, a folder's from its config.json.
+    const known = modelParameters(nameOrDir);
+    let choice = known ? backendForModel(known.name, known.parameters, backend) : undefined;
     const source = await resolveModelSource(nameOrDir, { cacheDir, endpoint, onProgress, warn });
-    // The backend is chosen from the model's size before anything is uploaded (src/memory/backendChoice.ts).
-    const choice = backendForModel(source.modelName, gpt2ParameterCount(readCheckpointConfig(source)), backend);
+    choice ??= backendForModel(source.modelName, gpt2ParameterCount(readCheckpointConfig(source)), backend);
     const backendInfo: ModelBackendInfo = { ...(await initBackend({ backend: choice.backend })), reason: choice.reason };
     installHeapGuard();
     const checkpoint = loadCheckpoint(source, { warn });
