@@ -7,13 +7,17 @@
  * - Without an explicit choice: the backend already in use if the model fits there, else
  *   `tensorflow` (tfjs-node, when installed: no heap limit), else `wasm` if weights + working memory
  *   fit in what is left of its 4 GB heap, else `cpu` (plain JavaScript, limited by RAM only, slower).
- * - An explicit backend (option or $MECHINTERP_BACKEND) is honoured; wasm that cannot hold the model
- *   fails at once with the numbers and the way out (cpu).
+ * - An explicit backend (option or $MECHINTERP_BACKEND) is honoured whenever the weights can load
+ *   there: on wasm, the weights plus 10% (loading's largest transient) must fit in the free heap, or
+ *   loading fails at once with the numbers and the way out (cpu). Runs then have what is left; one
+ *   that does not fit is an OutOfMemoryError, not a dead backend.
  */
 import type { BackendName } from "../backend";
 import { gb } from "./heapGuard";
 
 export const WORKING_BYTES = 2 ** 30;
+/** Loading holds the weights plus its largest transient (a transposed copy while converting/processing). */
+export const LOAD_FACTOR = 1.1;
 
 export interface BackendChoiceInput {
   modelName: string;
@@ -51,13 +55,14 @@ export function chooseBackend(input: BackendChoiceInput): BackendChoice {
   const wasmText = `${gb(input.wasmFreeBytes)} free in the wasm heap (4 GB at most)`;
   if (input.requested) {
     const { backend, source } = input.requested;
-    if (backend === "wasm" && !wasmFits) {
+    if (backend === "wasm" && weights * LOAD_FACTOR > input.wasmFreeBytes) {
       throw new Error(
-        `Cannot load ${input.modelName} on the wasm backend (${source}): ${sizeText}, more than the ${wasmText}. ` +
+        `Cannot load ${input.modelName} on the wasm backend (${source}): its float32 weights take ${gb(weights)} (${gb(weights * LOAD_FACTOR)} while loading), more than the ${wasmText}. ` +
           `Use the cpu backend ({ backend: "cpu" } or MECHINTERP_BACKEND=cpu), or leave the backend unset to have it chosen from the model's size.`
       );
     }
-    return { backend, reason: `${backend} as requested (${source})` };
+    const tight = backend === "wasm" && !wasmFits ? `; only ${gb(input.wasmFreeBytes - weights)} of the heap left for activations` : "";
+    return { backend, reason: `${backend} as requested (${source})${tight}` };
   }
   const fits = (b: BackendName) => b !== "wasm" || wasmFits;
   if (input.current && fits(input.current) && (input.current !== "tensorflow" || input.tensorflowAvailable)) {
