@@ -27,9 +27,11 @@ interface WasmModule {
   HEAPU8: Uint8Array;
 }
 
-const GB = 1e9;
+/** Bytes as a learner reads them: "3.35 GB", "13.2 MB", "4.1 kB" (powers of 10). */
 export function gb(bytes: number): string {
-  return `${(bytes / GB).toFixed(2)} GB`;
+  if (Math.abs(bytes) >= 0.1e9) return `${(bytes / 1e9).toFixed(2)} GB`;
+  if (Math.abs(bytes) >= 0.1e6) return `${(bytes / 1e6).toFixed(1)} MB`;
+  return `${(bytes / 1e3).toFixed(1)} kB`;
 }
 
 /** Thrown when tensors do not fit; the backend and every model on it still work. */
