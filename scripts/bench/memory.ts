@@ -6,7 +6,9 @@
  * 1. Re-running the chapter's runWithCache cell under the real tslab kernel, on the GPT-2-small-shaped
  *    bench checkpoint, default settings, nothing disposed: tensor memory after 1, 10, 100 and 200 runs
  *    at 6 and at 512 tokens (test/helpers/rerunNotebook.ts).
- * 2. GPT-2 medium-, large- and XL-shaped random checkpoints (F32; generated once under
+ * 2. Holding 512-token results in variables until the wasm heap refuses one: the error text, and
+ *    the model still works after disposing them.
+ * 3. GPT-2 medium-, large- and XL-shaped random checkpoints (F32; generated once under
  *    $TMPDIR/mechinterp-bench-sizes/, 1.6 / 3.4 / 6.6 GB), each loaded with default settings in a
  *    fresh process (scripts/bench/memoryWorker.ts): backend chosen and why, load time, tensor bytes
  *    against 4 × parameters, peak RSS, runWithCache time at 32 tokens, and what dispose leaves.
@@ -18,9 +20,11 @@ import * as os from "os";
 import * as path from "path";
 import { writeGpt2SmallShapedCheckpoint } from "../../test/fixtures/checkpoint";
 import { runRerunNotebook } from "../../test/helpers/rerunNotebook";
-import type { MemoryWorkerResult } from "./memoryWorker";
+import type { HoldResult, MemoryWorkerResult } from "./memoryWorker";
 
 export interface MemoryFlags {
+  /** Also hold 512-token caches until the wasm heap refuses one (default on; --no-hold skips). */
+  hold: boolean;
   sizes: string[];
   runs: number;
   rerunTokens: number[];
@@ -42,15 +46,16 @@ function table(header: string[], rows: string[][]): string {
 }
 
 export function parseMemoryFlags(argv: string[]): MemoryFlags {
-  const flags: MemoryFlags = { sizes: ["small", "medium", "large", "xl"], runs: 200, rerunTokens: [6, 512] };
+  const flags: MemoryFlags = { hold: true, sizes: ["small", "medium", "large", "xl"], runs: 200, rerunTokens: [6, 512] };
   for (let i = 0; i < argv.length; i++) {
     const [name, inline] = argv[i].split("=");
     const value = () => inline ?? argv[++i];
     if (name === "--memory") continue;
+    else if (name === "--no-hold") flags.hold = false;
     else if (name === "--sizes") flags.sizes = value().split(",").filter(Boolean);
     else if (name === "--runs") flags.runs = Number(value());
     else if (name === "--rerun-tokens") flags.rerunTokens = value().split(",").map(Number).filter((n) => n > 0);
-    else throw new Error(`Unknown option "${argv[i]}" with --memory. Usage: npm run bench -- --memory [--sizes small,medium,large,xl] [--runs 200] [--rerun-tokens 6,512]`);
+    else throw new Error(`Unknown option "${argv[i]}" with --memory. Usage: npm run bench -- --memory [--sizes small,medium,large,xl] [--runs 200] [--rerun-tokens 6,512] [--no-hold]`);
   }
   const bad = flags.sizes.filter((s) => !SHAPES[s]);
   if (bad.length) throw new Error(`--sizes: unknown ${bad.join(", ")}; use ${Object.keys(SHAPES).join(", ")}.`);
@@ -58,7 +63,7 @@ export function parseMemoryFlags(argv: string[]): MemoryFlags {
   return flags;
 }
 
-function sizeCheckpoint(size: string, log: (l: string) => void): string {
+export function sizeCheckpoint(size: string, log: (l: string) => void): string {
   const root = path.join(os.tmpdir(), "mechinterp-bench-sizes");
   const dir = path.join(root, `gpt2-${size}-random`);
   if (fs.existsSync(path.join(dir, "model.safetensors")) && fs.existsSync(path.join(dir, "done"))) return dir;
@@ -71,15 +76,17 @@ function sizeCheckpoint(size: string, log: (l: string) => void): string {
   return dir;
 }
 
-function runWorker(checkpointDir: string): Promise<MemoryWorkerResult | string> {
+function runWorker(checkpointDir: string): Promise<MemoryWorkerResult | string>;
+function runWorker(checkpointDir: string, mode: "hold"): Promise<HoldResult | string>;
+function runWorker(checkpointDir: string, mode?: "hold"): Promise<MemoryWorkerResult | HoldResult | string> {
   const outFile = path.join(os.tmpdir(), `mechinterp-memory-worker-${process.pid}-${Date.now()}.json`);
   const env = { ...process.env };
   delete env.MECHINTERP_BACKEND; // default settings
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(__dirname, "memoryWorker.js"), JSON.stringify({ checkpointDir, outFile })], { stdio: ["ignore", "inherit", "inherit"], env });
+    const child = spawn(process.execPath, [path.join(__dirname, "memoryWorker.js"), JSON.stringify({ checkpointDir, outFile, mode })], { stdio: ["ignore", "inherit", "inherit"], env });
     child.on("exit", (code, signal) => {
       if (code === 0 && fs.existsSync(outFile)) {
-        const r = JSON.parse(fs.readFileSync(outFile, "utf8")) as MemoryWorkerResult;
+        const r = JSON.parse(fs.readFileSync(outFile, "utf8")) as MemoryWorkerResult | HoldResult;
         fs.rmSync(outFile, { force: true });
         resolve(r);
       } else resolve(`worker ${signal ? `killed by ${signal}` : `exit code ${code}`} (stderr above)`);
@@ -126,7 +133,26 @@ export async function memoryBench(flags: MemoryFlags, smallCheckpointDir: string
     ""
   );
 
-  // 2. Sizes.
+  // 2. Holding caches in variables until the 4 GB heap is full.
+  if (flags.hold) {
+    log("Holding 512-token caches until the wasm heap refuses one ...");
+    const h = await runWorker(smallCheckpointDir, "hold");
+    json.hold = h;
+    out.push(`### Holding \`runWithCache\` results at 512 tokens in variables until the heap is full (GPT-2-small-shaped, default settings)`, "");
+    if (typeof h === "string") out.push(`failed: ${h}`, "");
+    else {
+      out.push(
+        `${h.backend}: ${h.held} runs held (${h.heldGb.toFixed(2)} GB of tensors), then:`,
+        "",
+        "> " + (h.error || "no error within 20 runs"),
+        "",
+        `After disposing them: forward ${h.forwardAfter ? "works" : "FAILED"}; tensors ${h.tensorsAfterDispose} (after load: ${h.tensorsBefore}).`,
+        ""
+      );
+    }
+  }
+
+  // 3. Sizes.
   const sizeRows: string[][] = [];
   const sizes: Record<string, unknown> = {};
   for (const size of flags.sizes) {

@@ -21,10 +21,51 @@ export interface MemoryWorkerResult {
   bytesAfterDispose: number;
 }
 
+export interface HoldResult {
+  backend: string;
+  /** runWithCache results at 512 tokens held in variables before one was refused. */
+  held: number;
+  error: string;
+  heldGb: number;
+  forwardAfter: boolean;
+  tensorsBefore: number;
+  tensorsAfterDispose: number;
+}
+
+/** Keeps 512-token caches (as variables would) until the heap refuses one; then the model must still work. */
+async function hold(lib: typeof import("../../src/index"), checkpointDir: string): Promise<HoldResult> {
+  const { tf, HookedTransformer } = lib;
+  const model = await HookedTransformer.fromPretrained(checkpointDir, { warn: () => {} });
+  const tensorsBefore = tf.memory().numTensors;
+  const tokens = tf.tensor2d([Array.from({ length: 512 }, (_, i) => (i * 7919 + 13) % 50000)], [1, 512], "int32");
+  const kept: { dispose(): void }[] = [];
+  let error = "";
+  let heldGb = 0;
+  for (let i = 0; i < 20 && !error; i++) {
+    try {
+      const [logits, cache] = model.runWithCache(tokens);
+      kept.push(logits, cache);
+    } catch (err) {
+      error = `${(err as Error).name}: ${(err as Error).message}`;
+      heldGb = lib.heldBytes().total / 1e9;
+    }
+  }
+  kept.forEach((k) => k.dispose());
+  const check = model.forward("Hello world");
+  const forwardAfter = check.shape[2] === 50257;
+  check.dispose();
+  tokens.dispose();
+  return { backend: model.backendInfo.backend, held: kept.length / 2, error, heldGb, forwardAfter, tensorsBefore, tensorsAfterDispose: tf.memory().numTensors };
+}
+
 async function main(): Promise<void> {
-  const args = JSON.parse(process.argv[2] ?? "null") as { checkpointDir: string; outFile: string } | null;
+  const args = JSON.parse(process.argv[2] ?? "null") as { checkpointDir: string; outFile: string; mode?: "hold" } | null;
   if (!args?.checkpointDir || !args.outFile) throw new Error("memory worker: expected {checkpointDir, outFile}; run `npm run bench -- --memory`.");
   const lib = await import("../../src/index");
+  if (args.mode === "hold") {
+    fs.writeFileSync(args.outFile, JSON.stringify(await hold(lib, args.checkpointDir), null, 2));
+    return;
+  }
   const { tf, HookedTransformer } = lib;
   const t0 = performance.now();
   const model = await HookedTransformer.fromPretrained(args.checkpointDir, { warn: () => {} });
