@@ -19,10 +19,20 @@ export { HookPoint } from "./hooks/hookPoint";
 export type { HookFn, HookContext } from "./hooks/hookPoint";
 export * as utils from "./utils";
 export * from "./tensorUtils";
+// Tensors and Python compatibility: numpy/torch indexing and edits, reductions, Python's random and format().
+export * from "./tensor";
+export * from "./python";
 // Charts: the notebook-facing names at the root, everything else (spec builders, rendering, MIME
 // constants) under `charts`.
 export { display, plt, attentionPatterns, cv, chart, Chart, toHtmlPage, saveHtml, notebookToHtml } from "./display";
+// charts: plotly-express look-alike beside plt
+export { px } from "./display";
 export * as charts from "./display";
+// Generation: model.generate's options, and the sampler and key/value cache it is built from.
+export type { GenerateOptions, GenerateInput } from "./generation/generate";
+export { sampleLogits, processLogits, seededRandom } from "./generation/sampling";
+export type { SampleOptions } from "./generation/sampling";
+export { KeyValueCache } from "./generation/kvCache";
 // Sparse autoencoders (SAELens names): SAE.fromPretrained / fromDir, encode / decode / forward.
 export { SAE, SAE_OVERRIDE_ENV_VAR, PRETRAINED_SAE_RELEASES } from "./sae";
 export type { SAEConfig, SaeFromPretrainedOptions, SaeFromPretrainedResult, SaeTargetModel, PretrainedSaeRelease, PretrainedSaeEntry } from "./sae";

@@ -17,7 +17,9 @@ import {
   TEXT_MIME,
   VEGALITE_MIME,
   attentionPatterns,
+  cv,
   display,
+  px,
   plt,
   toBundle,
   type DisplayDataContent,
@@ -116,6 +118,22 @@ describe("display: MIME bundles and the display channel", function () {
       assert.strictEqual(kernel.sent.length, 2, "both sent before returning");
       assert.match(String(kernel.sent[1].content.data[TEXT_MIME]), /Attention patterns: 2 heads × 8 tokens/);
       assert.ok(kernel.sent.every((m) => typeof m.content.data[SVG_MIME] === "string"));
+    });
+
+    it("display(cv.attention.attentionPatterns(...)) shows the viewer once, as the Python display(cv...) does", () => {
+      const printed = captureOutput(() => display(cv.attention.attentionPatterns({ tokens: TOKENS, attention: causalAttention(3, TOKENS.length) })));
+      assert.strictEqual(kernel.sent.length, 1);
+      assert.deepStrictEqual(Object.keys(kernel.sent[0].content.data).sort(), [SVG_MIME, VEGALITE_MIME, TEXT_MIME].sort());
+      assert.match(String(kernel.sent[0].content.data[TEXT_MIME]), /Attention patterns: 3 heads × 8 tokens/);
+      assert.strictEqual(printed.stdout + printed.stderr, "");
+      display(undefined); // what plt.show() returns, too: nothing more is sent
+      assert.strictEqual(kernel.sent.length, 1);
+    });
+
+    it("px.bar(...).show() sends one bundle like every chart", () => {
+      px.bar([{ layer: 0, v: 1 }, { layer: 1, v: -1 }], { x: "layer", y: "v" }).show();
+      assert.strictEqual(kernel.sent.length, 1);
+      assert.deepStrictEqual(Object.keys(kernel.sent[0].content.data).sort(), [SVG_MIME, VEGALITE_MIME, TEXT_MIME].sort());
     });
 
     it("a spec vega cannot render still goes out, interactive-only, with the reason on stderr", () => {

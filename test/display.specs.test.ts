@@ -342,7 +342,7 @@ describe("display: pyplot surface", () => {
     plt.show();
     const layer = (shown[1] as Json).layer[0];
     assert.deepStrictEqual(layer.mark.strokeDash, [6, 4]);
-    assert.strictEqual(layer.encoding.color.scale.range[0], "#d62728");
+    assert.strictEqual(layer.encoding.color.scale.range[0], "#ff0000"); // matplotlib's "r" is pure red
     assert.strictEqual(layer.encoding.color.legend.orient, "top-right");
     assert.deepStrictEqual([(shown[1] as Json).width, (shown[1] as Json).height], [461, 346]); // figsize 6.4×4.8 at 72 px/in
   });
@@ -371,7 +371,8 @@ describe("display: pyplot surface", () => {
     ["colorbar without an image", (plt) => plt.colorbar({ label: "x" }), /no image to make a colour bar for; call plt\.imshow first/],
     ["legend without labels", (plt) => { plt.plot([1]); plt.legend(); }, /no series has a label/],
     ["bad tick alignment", (plt) => plt.xticks([0], ["a"], { ha: "middle" as never }), /ha must be "left", "center" or "right"/],
-    ["lines over an image", (plt) => { plt.imshow([[1]]); plt.plot([1]); plt.show(); }, /lines or bars on top of imshow is not supported/],
+    ["bars over an image", (plt) => { plt.imshow([[1]]); plt.bar([0], [1]); plt.show(); }, /bars on top of imshow are not supported/],
+    ["a line over an image off its cells", (plt) => { plt.imshow([[1]]); plt.plot([1]); }, /over imshow, plot draws at cell centres/],
     ["bad figsize", (plt) => plt.figure({ figsize: [8] as never }), /figsize must be \[width, height\] in inches/],
     ["savefig to png", (plt) => { plt.plot([1]); plt.savefig("x.png"); }, /must end in \.svg or \.html/],
   ];

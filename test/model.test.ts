@@ -10,26 +10,12 @@ import * as path from "path";
 import { ActivationCache, HookedTransformer, tf, utils } from "../src";
 import { Corruption, writeGpt2SmallShapedCheckpoint, writeTinyCheckpoint } from "./fixtures/checkpoint";
 import { LoopbackHub } from "./helpers/loopbackHub";
+import { assertFailsCleanly } from "./helpers/assertions";
 
 const quiet = { warn: () => {}, onProgress: () => {} };
 
 function tmpDir(tag: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `mechinterp-${tag}-`));
-}
-
-/** Runs fn and asserts it throws an error whose message matches every pattern, with no tensor leaked. */
-async function assertFailsCleanly(fn: () => unknown, ...patterns: RegExp[]): Promise<Error> {
-  const before = tf.memory().numTensors;
-  let error: Error | undefined;
-  try {
-    await fn();
-  } catch (err) {
-    error = err as Error;
-  }
-  assert.ok(error, `expected an error matching ${patterns.join(", ")}`);
-  for (const p of patterns) assert.match(error.message, p);
-  assert.equal(tf.memory().numTensors, before, `tensors leaked by a failing call (${error.message})`);
-  return error;
 }
 
 describe("HookedTransformer", function () {

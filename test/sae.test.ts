@@ -14,6 +14,7 @@ import { GPT2_SMALL_RES_JB_IDS, SaeFixtureOptions, saeCfgJson, writeGpt2SmallRes
 import { LoopbackHub, LoopbackHubFile } from "./helpers/loopbackHub";
 import { compareArrays } from "./reference/compare";
 import { ReferenceSae, readReferenceSae, referenceDecode, referenceEncode } from "./reference/sae";
+import { assertFailsCleanly } from "./helpers/assertions";
 
 const REPO = "jbloom/GPT2-Small-SAEs-Reformatted";
 const ENV_VARS = ["SAE_OVERRIDE_DIR", "HF_TOKEN", "HF_HUB_OFFLINE", "HF_ENDPOINT", "HF_HUB_CACHE", "HF_HOME"];
@@ -27,21 +28,6 @@ function tmpDir(tag: string): string {
 function listFiles(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
   return (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => !fs.statSync(path.join(dir, f)).isDirectory()).sort();
-}
-
-/** Runs fn, expects an error matching every pattern, with no tensor leaked. */
-async function assertFailsCleanly(fn: () => unknown, ...patterns: RegExp[]): Promise<Error> {
-  const before = tf.memory().numTensors;
-  let error: Error | undefined;
-  try {
-    await fn();
-  } catch (err) {
-    error = err as Error;
-  }
-  assert.ok(error, `expected an error matching ${patterns.join(", ")}`);
-  for (const p of patterns) assert.match(error.message, p);
-  assert.equal(tf.memory().numTensors, before, `tensors leaked by a failing call (${error.message})`);
-  return error;
 }
 
 /** Deterministic inputs of unit scale. */

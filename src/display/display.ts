@@ -49,8 +49,13 @@ export function bundleOf(item: Displayable): MimeBundle {
   );
 }
 
-/** Shows `item` once, with all its representations in one message. */
-export function display(item: Displayable, options: DisplayOptions = {}): void {
+/**
+ * Shows `item` once, with all its representations in one message. `undefined` (what the
+ * self-displaying `attentionPatterns`, `cv.attention.attentionPatterns` and `plt.show` return)
+ * shows nothing more, so the Python `display(cv.attention.attention_patterns(...))` keeps its shape.
+ */
+export function display(item: Displayable | undefined | void, options: DisplayOptions = {}): void {
+  if (item === undefined) return;
   const bundle = bundleOf(item);
   let route: DisplayRoute = sendThroughTslab(bundle);
   if (route === "none" && sendThroughDeno(bundle)) route = "deno";

@@ -18,6 +18,7 @@ export { Chart, chart, JUPYTER_DISPLAY } from "./chart";
 export { display, bundleOf, type Displayable, type DisplayOptions, type DisplayRoute } from "./display";
 export { sendThroughTslab, tslabWriter, type DisplayDataContent, type TslabRoute } from "./tslabDisplay";
 export { attentionPatterns, cv } from "./attentionPatterns";
-export { plt, createPyplot, Pyplot, Figure, parseFormat, type FigureOptions, type ImshowOptions, type PlotOptions, type TickOptions } from "./pyplot";
+export { plt, createPyplot, Pyplot, Figure, Axes, AxesImage, parseFormat, type FigureOptions, type ImshowOptions, type PlotOptions, type TickOptions, type ColorbarOptions, type SubplotsAxes } from "./pyplot";
+export { px, createPlotlyExpress, PlotlyExpress, PxFigure, PLOTLY_COLORS, type PxBarOptions } from "./plotlyExpress";
 export { toHtmlPage, saveHtml, chartHtml, htmlDocument, vegaScriptTags, type HtmlPageOptions, type SaveHtmlOptions, type ChartLike } from "./html";
 export { notebookToHtml, type NotebookHtmlOptions } from "./notebookHtml";

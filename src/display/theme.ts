@@ -52,14 +52,17 @@ export function colormapScale(name: string, where: string): Record<string, unkno
   return { ...colors, ...(reverse ? { reverse: true } : {}) };
 }
 
-/** matplotlib single-letter colour codes (as in the format string "r--"). */
+/**
+ * matplotlib single-letter colour codes (as in the format string "ro"): matplotlib's BASE_COLORS,
+ * pure red/blue and friends, not the tab10 cycle ("r" is #ff0000, "tab:red" is #d62728).
+ */
 export const MPL_COLOR_LETTERS: Readonly<Record<string, string>> = {
-  b: "#1f77b4",
-  g: "#2ca02c",
-  r: "#d62728",
-  c: "#17becf",
-  m: "#9467bd",
-  y: "#bcbd22",
+  b: "#0000ff",
+  g: "#008000",
+  r: "#ff0000",
+  c: "#00bfbf",
+  m: "#bf00bf",
+  y: "#bfbf00",
   k: "#000000",
   w: "#ffffff",
 };

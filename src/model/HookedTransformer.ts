@@ -9,6 +9,7 @@
  */
 import * as os from "os";
 import { BackendName, initBackend, tf } from "../backend";
+import { GenerateOptions, generate } from "../generation/generate";
 import { ActivationCache } from "../hooks/activationCache";
 import { closestNames } from "../hooks/actNames";
 import { HookContext, HookFn, HookPoint, Module } from "../hooks/hookPoint";
@@ -312,6 +313,23 @@ export class HookedTransformer extends Module {
   /** TransformerLens's `reset_hooks`: removes every hook added with addHook (permanent ones too with `includingPermanent`). */
   resetHooks(options: { includingPermanent?: boolean } = {}): void {
     for (const hp of this.hookDict.values()) hp.removeHooks(options);
+  }
+
+  /**
+   * TransformerLens's `generate`: adds up to maxNewTokens tokens (see generation/generate.ts for
+   * the options and their defaults). Text in gives text out (prompt included, <|endoftext|> left
+   * out), string[] gives string[], tokens give tokens [batch, pos + new] (int32, caller owns).
+   * Hooks attached with model.hooks / addHook fire at every step.
+   */
+  generate(input: string[] | number[][] | tf.Tensor2D | string, options: GenerateOptions & { returnType: "tokens" }): tf.Tensor2D;
+  generate(input: string, options?: GenerateOptions & { returnType?: "input" | "str" }): string;
+  generate(input: string[], options?: GenerateOptions & { returnType?: "input" | "str" }): string[];
+  generate(input: number[][] | tf.Tensor2D, options: GenerateOptions & { returnType: "str" }): string[];
+  generate(input: number[][] | tf.Tensor2D, options?: GenerateOptions & { returnType?: "input" | "tokens" }): tf.Tensor2D;
+  generate(input: string | string[] | TokensInput, options?: GenerateOptions): string | string[] | tf.Tensor2D;
+  generate(input: string | string[] | TokensInput, options: GenerateOptions = {}): string | string[] | tf.Tensor2D {
+    if (this.disposed) throw new Error("This model was disposed; load it again.");
+    return generate(this, input, options);
   }
 
   /** Hook points matching a name (must exist) or a predicate (may match none). */

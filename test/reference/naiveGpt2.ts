@@ -416,3 +416,41 @@ export function lmCrossEntropyLoss(logits: NdArray, tokens: number[][], options:
   for (const x of perToken.data) sum += x;
   return sum / perToken.data.length;
 }
+
+/**
+ * Greedy continuation: `count` times, append the argmax of the last position's logits (a full
+ * forward each time, no cache; `options.hooks` apply at every step). margins[step] is the smallest gap, over the batch, between the
+ * best and second-best logit: a float32 model agrees with this only where the gap is not tiny.
+ * @param tokens [batch][pos] @returns tokens [batch][pos + count], stepLogits[step] [batch][d_vocab]
+ */
+export function naiveGreedyContinuation(
+  weights: Map<string, WeightTensor> | Gpt2Params,
+  config: Gpt2Config,
+  tokens: number[][],
+  count: number,
+  options: NaiveForwardOptions = {}
+): { tokens: number[][]; margins: number[]; stepLogits: number[][][] } {
+  const p = weights instanceof Map ? gpt2Params(weights, config) : weights;
+  const rows = tokens.map((r) => [...r]);
+  const margins: number[] = [];
+  const stepLogits: number[][][] = [];
+  for (let step = 0; step < count; step++) {
+    const { logits } = naiveForward(p, config, rows, options);
+    const [B, P, V] = logits.shape;
+    let margin = Infinity;
+    const last: number[][] = [];
+    for (let b = 0; b < B; b++) {
+      const row = Array.from(logits.data.subarray((b * P + P - 1) * V, (b * P + P) * V));
+      let best = 0;
+      for (let v = 1; v < V; v++) if (row[v] > row[best]) best = v;
+      let second = -Infinity;
+      for (let v = 0; v < V; v++) if (v !== best) second = Math.max(second, row[v]);
+      margin = Math.min(margin, row[best] - second);
+      rows[b].push(best);
+      last.push(row);
+    }
+    margins.push(margin);
+    stepLogits.push(last);
+  }
+  return { tokens: rows, margins, stepLogits };
+}

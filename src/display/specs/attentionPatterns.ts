@@ -18,6 +18,7 @@ import { read3D } from "../data";
 import { VEGALITE_SCHEMA } from "../mime";
 import { matplotlibConfig } from "../theme";
 import type { Values3D, VegaLiteSpec } from "../types";
+import { textLines } from "./text";
 
 export interface AttentionPatternsOptions {
   /** The token strings of the prompt, one per position (e.g. `model.toStrTokens(text)`). */
@@ -204,7 +205,7 @@ export function attentionPatternsSpec(options: AttentionPatternsOptions): VegaLi
     $schema: VEGALITE_SCHEMA,
     description: `Attention patterns: ${nHeads} heads × ${n} tokens`,
     title: {
-      text: options.title ?? "Attention patterns",
+      text: textLines(options.title) ?? "Attention patterns",
       subtitle: "Heads: hover to view, click to lock",
       anchor: "start",
       subtitleColor: "#555555",

@@ -6,6 +6,7 @@
 import { VEGALITE_SCHEMA } from "../mime";
 import { matplotlibConfig } from "../theme";
 import type { VegaLiteSpec } from "../types";
+import { textLines } from "./text";
 
 /** Explicit ticks, as `plt.xticks(positions, labels, {rotation, ha})` sets them. */
 export interface Ticks {
@@ -57,6 +58,8 @@ export interface AxesOptions {
   height?: number;
   /** The one-line text form of the chart (text/plain). */
   description?: string;
+  /** Prefix for the tick-label param names, so panels of one figure do not collide (default ""). */
+  paramPrefix?: string;
 }
 
 export const DEFAULT_WIDTH = 640;
@@ -199,9 +202,10 @@ export function axesSpec(layers: AxesLayer[], options: AxesOptions, where: strin
   const grid = gridAxes(options.grid);
   const colorScale = { domain: series.map((s) => s.name), range: series.map((s) => s.color) };
   const legend = legendSpec(options.legend, series, points, where);
-  const xAxis = { title: options.xTitle ?? null, ...grid.x, ...tickAxis(options.xTicks, "xTick") };
-  const yAxis = { title: options.yTitle ?? null, ...grid.y, ...tickAxis(options.yTicks, "yTick") };
-  const params = [...tickParams(options.xTicks, "xTick", where), ...tickParams(options.yTicks, "yTick", where)];
+  const prefix = options.paramPrefix ?? "";
+  const xAxis = { title: textLines(options.xTitle) ?? null, ...grid.x, ...tickAxis(options.xTicks, `${prefix}xTick`) };
+  const yAxis = { title: textLines(options.yTitle) ?? null, ...grid.y, ...tickAxis(options.yTicks, `${prefix}yTick`) };
+  const params = [...tickParams(options.xTicks, `${prefix}xTick`, where), ...tickParams(options.yTicks, `${prefix}yTick`, where)];
 
   const yDomain = layers.some((l) => l.kind === "bar") ? barValueDomain(points) : undefined;
 
@@ -222,7 +226,7 @@ export function axesSpec(layers: AxesLayer[], options: AxesOptions, where: strin
   const spec: VegaLiteSpec = {
     $schema: VEGALITE_SCHEMA,
     ...(options.description ? { description: options.description } : {}),
-    ...(options.title ? { title: options.title } : {}),
+    ...(options.title ? { title: textLines(options.title) } : {}),
     width: options.width ?? DEFAULT_WIDTH,
     height: options.height ?? DEFAULT_HEIGHT,
     autosize: { type: "fit", contains: "padding" },

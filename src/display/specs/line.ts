@@ -41,6 +41,36 @@ export interface LineSeries {
   lineStyle?: string | null;
   /** Line width in pixels (matplotlib's default 1.5). */
   lineWidth?: number;
+  /** Marker size in points = pixels at 72 dpi (matplotlib's `markersize`, default 6): the marker's width. */
+  markerSize?: number;
+  /** "full" (default) or "none": an outline only, as matplotlib's `fillstyle="none"`. */
+  fillStyle?: "full" | "none";
+  /** Outline width in points (matplotlib's `markeredgewidth`, default 1). */
+  markerEdgeWidth?: number;
+}
+
+/**
+ * Vega point-mark properties for a matplotlib marker: Vega's `size` is the area of the symbol's
+ * box, so a marker `markersize` points wide has size markersize² ("." is drawn at half width).
+ */
+export function markerProps(s: Pick<LineSeries, "marker" | "markerSize" | "fillStyle" | "markerEdgeWidth">, where: string): Record<string, unknown> {
+  const marker = s.marker as string;
+  const ms = s.markerSize ?? 6;
+  if (!(ms > 0)) throw new Error(`${where}: markersize must be a positive number of points, got ${String(s.markerSize)}.`);
+  const mew = s.markerEdgeWidth ?? 1;
+  if (!(mew >= 0)) throw new Error(`${where}: markeredgewidth must be a non-negative number of points, got ${String(s.markerEdgeWidth)}.`);
+  const fill = s.fillStyle ?? "full";
+  if (fill !== "full" && fill !== "none") {
+    throw new Error(`${where}: fillstyle must be "full" or "none", got "${String(s.fillStyle)}".`);
+  }
+  const width = marker === "." ? ms / 2 : ms;
+  return {
+    shape: MARKERS[marker],
+    filled: fill === "full",
+    size: s.markerSize === undefined && marker === "." ? 15 : width * width,
+    opacity: 1,
+    ...(fill === "none" || s.markerEdgeWidth !== undefined ? { strokeWidth: mew } : {}),
+  };
 }
 
 export interface LineOptions extends AxesOptions {
@@ -67,10 +97,7 @@ export function lineLayer(s: LineSeries, index: number, where: string): AxesLaye
   }
   const name = s.label ?? `line ${index}`;
   const color = s.color ? resolveColor(s.color) : MPL_COLOR_CYCLE[index % MPL_COLOR_CYCLE.length];
-  const point =
-    marker === null
-      ? undefined
-      : { shape: MARKERS[marker], filled: true, size: marker === "." ? 15 : 36, opacity: 1 };
+  const point = marker === null ? undefined : markerProps(s, where);
   const mark: Record<string, unknown> =
     lineStyle === null
       ? { type: "point", ...point }

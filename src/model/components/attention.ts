@@ -1,5 +1,6 @@
 import { tf } from "../../backend";
 import { HookPoint, Module } from "../../hooks/hookPoint";
+import type { KeyValueCacheEntry } from "../../generation/kvCache";
 import { causalAttention } from "../fusedOps";
 import { releaseWhenUnreachable } from "../../memory/resultLedger";
 
@@ -91,9 +92,12 @@ export class Attention extends Module {
 
   /**
    * @param x [batch, pos, d_model] (the normalized residual stream)
+   * @param kvCache generation's key/value cache for this layer: the new positions' keys and values
+   *   (after hook_k / hook_v) are appended and every cached position is attended to, so the pattern
+   *   is [batch, head, pos, key_pos]
    * @returns [batch, pos, d_model], what the layer adds to the residual stream
    */
-  forward(x: tf.Tensor3D): tf.Tensor3D {
+  forward(x: tf.Tensor3D, kvCache?: KeyValueCacheEntry): tf.Tensor3D {
     const [batch, pos, dModel] = x.shape;
     const H = this.nHeads;
     const E = this.dHead;
@@ -101,14 +105,19 @@ export class Attention extends Module {
     // [batch*pos, H*E] → [batch, pos, head, d_head]
     const project = (i: number) => tf.reshape(tf.fused.matMul({ a: x2, b: this.flat[i].W, bias: this.flat[i].b }), [batch, pos, H, E]) as tf.Tensor4D;
     const q = this.hook_q.run(project(0));
-    const k = this.hook_k.run(project(1));
-    const v = this.hook_v.run(project(2));
+    let k = this.hook_k.run(project(1));
+    let v = this.hook_v.run(project(2));
+    if (kvCache) [k, v] = kvCache.append(k, v); // [batch, key_pos, head, d_head]
+    const keyPos = k.shape[1];
 
     // [batch, pos, head, d_head] → [batch*head, pos, d_head]
-    const byHead = (t: tf.Tensor4D) => tf.reshape(tf.transpose(t, [0, 2, 1, 3]), [batch * H, pos, E]) as tf.Tensor3D;
+    const byHead = (t: tf.Tensor4D) => tf.reshape(tf.transpose(t, [0, 2, 1, 3]), [batch * H, t.shape[1], E]) as tf.Tensor3D;
     // Scores only when a hook (or the cache) wants them: the native kernel can skip them.
-    const computed = causalAttention(byHead(q), byHead(k), Math.sqrt(E), { withScores: this.hook_attn_scores.hasHooks });
-    const asHeads = (t: tf.Tensor3D) => tf.reshape(t, [batch, H, pos, pos]) as tf.Tensor4D; // [batch, head, query, key]
+    const withScores = this.hook_attn_scores.hasHooks;
+    const computed = kvCache
+      ? kvCache.attend(byHead(q), byHead(k), Math.sqrt(E), { withScores })
+      : causalAttention(byHead(q), byHead(k), Math.sqrt(E), { withScores });
+    const asHeads = (t: tf.Tensor3D) => tf.reshape(t, [batch, H, pos, keyPos]) as tf.Tensor4D; // [batch, head, query, key]
     let pattern = asHeads(computed.pattern);
     if (computed.scores) {
       const scores = asHeads(computed.scores);
@@ -117,7 +126,7 @@ export class Attention extends Module {
       if (hooked !== scores) pattern = tf.softmax(hooked) as tf.Tensor4D;
     }
     pattern = this.hook_pattern.run(pattern);
-    const zByHead = tf.matMul(tf.reshape(pattern, [batch * H, pos, pos]), byHead(v)); // [batch*head, pos, d_head]
+    const zByHead = tf.matMul(tf.reshape(pattern, [batch * H, pos, keyPos]), byHead(v)); // [batch*head, pos, d_head]
     const z = this.hook_z.run(tf.transpose(tf.reshape(zByHead, [batch, H, pos, E]), [0, 2, 1, 3]) as tf.Tensor4D);
     const out = tf.fused.matMul({ a: tf.reshape(z, [batch * pos, H * E]), b: tf.reshape(this.W_O, [H * E, dModel]), bias: this.b_O });
     return tf.reshape(out, [batch, pos, dModel]);

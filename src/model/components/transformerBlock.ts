@@ -1,5 +1,6 @@
 import { tf } from "../../backend";
 import { HookPoint, Module } from "../../hooks/hookPoint";
+import type { KeyValueCacheEntry } from "../../generation/kvCache";
 import { Attention } from "./attention";
 import { LayerNorm } from "./layerNorm";
 import { MLP } from "./mlp";
@@ -16,10 +17,13 @@ export class TransformerBlock extends Module {
     super();
   }
 
-  /** @param residPre [batch, pos, d_model] @returns resid_post [batch, pos, d_model] */
-  forward(residPre: tf.Tensor3D): tf.Tensor3D {
+  /**
+   * @param residPre [batch, pos, d_model] @param kvCache this layer's generation cache (see Attention.forward)
+   * @returns resid_post [batch, pos, d_model]
+   */
+  forward(residPre: tf.Tensor3D, kvCache?: KeyValueCacheEntry): tf.Tensor3D {
     const resid = this.hook_resid_pre.run(residPre);
-    const attnOut = this.hook_attn_out.run(this.attn.forward(this.ln1.forward(resid)));
+    const attnOut = this.hook_attn_out.run(this.attn.forward(this.ln1.forward(resid), kvCache));
     const residMid = this.hook_resid_mid.run(tf.add(resid, attnOut) as tf.Tensor3D);
     const mlpOut = this.hook_mlp_out.run(this.mlp.forward(this.ln2.forward(residMid)));
     return this.hook_resid_post.run(tf.add(residMid, mlpOut) as tf.Tensor3D);
