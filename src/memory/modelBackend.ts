@@ -7,7 +7,7 @@ import * as os from "os";
 import * as path from "path";
 import { BACKEND_ENV_VAR, BackendInfo, BackendName, initBackend as initBackendBase, tf } from "../backend";
 import { configFromHf } from "../model/config";
-import { MODEL_OVERRIDE_ENV_VAR } from "../weights/loadPretrained";
+import { MODEL_OVERRIDE_ENV_VAR, ModelSource, readCheckpointConfig } from "../weights/loadPretrained";
 import { findPreset } from "../weights/presets";
 import { BackendChoice, chooseBackend, gpt2ParameterCount } from "./backendChoice";
 import { installHeapGuard, wasmBufferBytes, wasmTensorLimit } from "./heapGuard";
@@ -108,4 +108,23 @@ export async function initBackend(options: { backend?: BackendName | string; mod
   const info = await initBackendBase({ backend: choice.backend });
   installHeapGuard();
   return { ...info, reason: choice.reason };
+}
+
+/**
+ * For fromPretrained: chooses the backend from the model's size before anything is downloaded (a
+ * preset's size is known by name, a folder's from its config.json) or, failing that, from the
+ * resolved checkpoint's config; then initialises it and installs the heap guard.
+ */
+export async function initBackendForLoad(
+  nameOrDir: string,
+  backend: BackendName | undefined,
+  resolve: () => Promise<ModelSource>
+): Promise<{ source: ModelSource; backendInfo: ModelBackendInfo }> {
+  const known = modelParameters(nameOrDir);
+  let choice = known ? backendForModel(known.name, known.parameters, backend) : undefined;
+  const source = await resolve();
+  choice ??= backendForModel(source.modelName, gpt2ParameterCount(readCheckpointConfig(source)), backend);
+  const info = await initBackendBase({ backend: choice.backend });
+  installHeapGuard();
+  return { source, backendInfo: { ...info, reason: choice.reason } };
 }

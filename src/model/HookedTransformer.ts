@@ -7,8 +7,7 @@
  * returned by forward/runWithCache/runWithHooks belong to the caller. Cached activations belong to
  * the ActivationCache. A tokens tensor passed in stays the caller's.
  */
-import * as os from "os";
-import { BackendName, initBackend, tf } from "../backend";
+import { BackendName, tf } from "../backend";
 import { GenerateOptions, generate } from "../generation/generate";
 import { ActivationCache } from "../hooks/activationCache";
 import { closestNames } from "../hooks/actNames";
@@ -17,7 +16,7 @@ import { FwdHook, HooksOptions, attachHooks, withHooks } from "../hooks/scopedHo
 import { Gpt2Tokenizer } from "../tokenizer/gpt2Tokenizer";
 import { TensorStateDict } from "../weights/stateDict";
 import { DownloadProgressCallback } from "../weights/hub";
-import { loadCheckpoint, readCheckpointConfig, resolveModelSource } from "../weights/loadPretrained";
+import { loadCheckpoint, resolveModelSource } from "../weights/loadPretrained";
 import { ProcessWeightsOptions, processWeights } from "../weights/processWeights";
 import { Attention } from "./components/attention";
 import { Embed } from "./components/embed";
@@ -28,11 +27,9 @@ import { TransformerBlock } from "./components/transformerBlock";
 import { Unembed } from "./components/unembed";
 import { HookedTransformerConfig } from "./config";
 import { PreparedTokens, TokensInput, prepareTokens, tokenizeBatch } from "./tokens";
-import { asOutOfMemory, installHeapGuard, outOfMemoryError, wasmBufferBytes, wasmTensorLimit } from "../memory/heapGuard";
-import { ModelBackendInfo, backendForModel, modelParameters } from "../memory/modelBackend";
-import { gpt2ParameterCount } from "../memory/backendChoice";
-import { collectUnreachable, releaseWhenUnreachable } from "../memory/resultLedger";
-import { runBytes } from "../memory/runEstimate";
+import { ModelBackendInfo, initBackendForLoad } from "../memory/modelBackend";
+import { releaseWhenUnreachable } from "../memory/resultLedger";
+import { guardedRun, handOut } from "../memory/runGuard";
 
 export interface FromPretrainedOptions extends ProcessWeightsOptions {
   /** Force a backend ("tensorflow" = tfjs-node-gpu, "wasm", "cpu"); default: best available or $MECHINTERP_BACKEND. */
@@ -53,8 +50,6 @@ export type ReturnType = "logits" | "loss" | "both";
 
 /** Hooks may run the model (nested runs); deeper than this is taken for a hook that calls itself. */
 const MAX_NESTED_RUNS = 8;
-/** Unreachable results are collected before a run that would take tensors past this share of the backend's capacity. */
-const SOFT_FRACTION = 0.5;
 export interface ForwardOptions {
   returnType?: ReturnType;
   /** Loss per token [batch, pos - 1] instead of the mean. */
@@ -157,14 +152,8 @@ export class HookedTransformer extends Module {
   static async fromPretrained(nameOrDir: string, options: FromPretrainedOptions = {}): Promise<HookedTransformer> {
     const backend = options.backend ?? (options.device && options.device !== "cpu" ? (options.device as BackendName) : undefined);
     const { cacheDir, endpoint, onProgress, warn } = options;
-    // The backend is chosen from the model's size before anything is downloaded or uploaded
-    // (src/memory/backendChoice.ts): a preset's size is known by name, a folder's from its config.json.
-    const known = modelParameters(nameOrDir);
-    let choice = known ? backendForModel(known.name, known.parameters, backend) : undefined;
-    const source = await resolveModelSource(nameOrDir, { cacheDir, endpoint, onProgress, warn });
-    choice ??= backendForModel(source.modelName, gpt2ParameterCount(readCheckpointConfig(source)), backend);
-    const backendInfo: ModelBackendInfo = { ...(await initBackend({ backend: choice.backend })), reason: choice.reason };
-    installHeapGuard();
+    // The backend is chosen from the model's size before anything is downloaded or uploaded (src/memory/).
+    const { source, backendInfo } = await initBackendForLoad(nameOrDir, backend, () => resolveModelSource(nameOrDir, { cacheDir, endpoint, onProgress, warn }));
     const checkpoint = loadCheckpoint(source, { warn });
     const { stateDict, cfg } = processWeights(checkpoint.stateDict, checkpoint.cfg, options);
     return new HookedTransformer(cfg, stateDict, backendInfo);
@@ -389,41 +378,33 @@ export class HookedTransformer extends Module {
     try {
       const kept = opts.keep ? [...this.hookDict.values()].filter((h) => opts.keep!(h.name)) : [];
       const [batch, pos] = tokens.shape;
-      const need = runBytes(this.cfg, batch, pos, kept.map((h) => h.name));
-      this.makeRoom(need.kept, need.working);
-      for (const h of kept) removers.push(h.addHook(record, { permanent: true }));
-      this.depth++;
-      this.currentRun = run;
-      const out = asOutOfMemory(
-        () =>
-          tf.tidy(() => {
-            const collected: Record<string, tf.Tensor> = {};
-            const step = <T extends tf.Tensor>(fn: () => T): T => {
-              bucket = {};
-              const r = tf.tidy(() => ({ value: fn(), acts: bucket }));
-              Object.assign(collected, r.acts);
-              return r.value as T;
-            };
-            let resid = step(() => {
-              const embed = this.hook_embed.run(this.embed.forward(tokens));
-              const posEmbed = this.hook_pos_embed.run(this.pos_embed.forward(tokens));
-              return tf.add(embed, posEmbed) as tf.Tensor3D;
-            });
-            for (const block of this.blocks) resid = step(() => block.forward(resid));
-            const result: { logits?: tf.Tensor3D; loss?: tf.Tensor } = {};
-            const logits = step(() => this.unembed.forward(this.ln_final.forward(resid)));
-            if (opts.returnType !== "logits") result.loss = crossEntropyLoss(logits, tokens, opts.lossPerToken ?? false);
-            if (opts.returnType !== "loss") result.logits = logits;
-            return { result, collected };
-          }),
-        need.kept + need.working
-      );
+      const out = guardedRun(this.cfg, batch, pos, kept.map((h) => h.name), () => {
+        for (const h of kept) removers.push(h.addHook(record, { permanent: true }));
+        this.depth++;
+        this.currentRun = run;
+        return tf.tidy(() => {
+          const collected: Record<string, tf.Tensor> = {};
+          const step = <T extends tf.Tensor>(fn: () => T): T => {
+            bucket = {};
+            const r = tf.tidy(() => ({ value: fn(), acts: bucket }));
+            Object.assign(collected, r.acts);
+            return r.value as T;
+          };
+          let resid = step(() => {
+            const embed = this.hook_embed.run(this.embed.forward(tokens));
+            const posEmbed = this.hook_pos_embed.run(this.pos_embed.forward(tokens));
+            return tf.add(embed, posEmbed) as tf.Tensor3D;
+          });
+          for (const block of this.blocks) resid = step(() => block.forward(resid));
+          const result: { logits?: tf.Tensor3D; loss?: tf.Tensor } = {};
+          const logits = step(() => this.unembed.forward(this.ln_final.forward(resid)));
+          if (opts.returnType !== "logits") result.loss = crossEntropyLoss(logits, tokens, opts.lossPerToken ?? false);
+          if (opts.returnType !== "loss") result.logits = logits;
+          return { result, collected };
+        });
+      });
       const acts = new Map(Object.entries(out.collected));
-      const results = [out.result.logits, out.result.loss].filter((t): t is tf.Tensor => t !== undefined);
-      // Inside an outer run, its block's tidy would free these at the block's end: keep them.
-      if (this.depth > 1) for (const t of [...results, ...acts.values()]) tf.keep(t);
-      for (const t of results) releaseWhenUnreachable(t, "results");
-      for (const t of acts.values()) releaseWhenUnreachable(t, "caches");
+      handOut([out.result.logits, out.result.loss].filter((t): t is tf.Tensor => t !== undefined), acts.values(), this.depth > 1);
       return { result: out.result, acts };
     } finally {
       if (this.currentRun === run) {
@@ -434,18 +415,6 @@ export class HookedTransformer extends Module {
       bucket = {};
       if (prepared.owned) tokens.dispose();
     }
-  }
-
-  /**
-   * Frees unreachable results when a run of `kept` + `working` bytes would take the backend past half
-   * its capacity; refuses (OutOfMemoryError) a run whose kept tensors cannot fit in the wasm heap.
-   */
-  private makeRoom(kept: number, working: number): void {
-    const wasm = tf.getBackend() === "wasm";
-    const held = wasm ? wasmBufferBytes() : tf.memory().numBytes;
-    const capacity = wasm ? wasmTensorLimit() : os.totalmem();
-    if (held + kept + working > SOFT_FRACTION * capacity) collectUnreachable();
-    if (wasm && wasmBufferBytes() + kept > wasmTensorLimit()) throw outOfMemoryError(kept, "wasm");
   }
 
   // ---- parameters -------------------------------------------------------------------------------
