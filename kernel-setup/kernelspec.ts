@@ -1,9 +1,11 @@
 /**
- * The Jupyter kernel spec for this project: tslab started from the project's own node_modules by
- * the same Node.js that installed it, so no global `tslab` is needed and versions cannot drift.
+ * The Jupyter kernel spec for this project: tslab from a checkout's own node_modules (no global
+ * `tslab`, versions cannot drift), through a launcher that picks the checkout holding the notebook
+ * (launcher.ts), started by the Node.js that ran set-up.
  */
 import * as fs from "fs";
 import * as path from "path";
+import { CHECKOUT_ENV_VAR, LAUNCHER_FILE, launcherSource } from "./launcher";
 
 /** The kernel name notebooks in this project carry in `metadata.kernelspec.name`. */
 export const KERNEL_NAME = "mechinterp-ts";
@@ -33,19 +35,35 @@ export function kernelSpec(root: string = projectRoot()): KernelSpec {
     throw new Error(`tslab is not installed at ${tslabBin}. Run \`npm install\` in ${root} first.`);
   }
   return {
-    argv: [process.execPath, tslabBin, "kernel", "--config-path", "{connection_file}"],
+    // Jupyter replaces {resource_dir} with the kernel's folder, where launch.js is written.
+    argv: [process.execPath, path.join("{resource_dir}", LAUNCHER_FILE), "kernel", "--config-path", "{connection_file}"],
     display_name: KERNEL_DISPLAY_NAME,
     language: "typescript",
+    env: { [CHECKOUT_ENV_VAR]: root },
   };
 }
 
+/** The checkout a kernel registered in `kernelsDir` uses outside every checkout, if one is registered. */
+export function registeredCheckout(kernelsDir: string): string | undefined {
+  try {
+    const spec = JSON.parse(fs.readFileSync(path.join(kernelsDir, KERNEL_NAME, "kernel.json"), "utf8")) as KernelSpec;
+    return spec.env?.[CHECKOUT_ENV_VAR] ?? (spec.argv[1]?.endsWith(path.join("tslab", "bin", "tslab")) ? path.resolve(spec.argv[1], "..", "..", "..", "..") : undefined);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * Writes `<kernelsDir>/mechinterp-ts/kernel.json` and returns its path. `kernelsDir` is a Jupyter
- * kernels folder, e.g. `~/.local/share/jupyter/kernels` or `$JUPYTER_PATH/kernels` in tests.
+ * Writes `<kernelsDir>/mechinterp-ts/kernel.json` and its launch.js, and returns kernel.json's path.
+ * `kernelsDir` is a Jupyter kernels folder, e.g. `~/.local/share/jupyter/kernels` or
+ * `$JUPYTER_PATH/kernels` in tests.
  */
 export function writeKernelSpec(kernelsDir: string, root: string = projectRoot()): string {
   const dir = path.join(kernelsDir, KERNEL_NAME);
   fs.mkdirSync(dir, { recursive: true });
+  const launcher = path.join(dir, LAUNCHER_FILE);
+  fs.writeFileSync(`${launcher}.tmp-${process.pid}`, launcherSource());
+  fs.renameSync(`${launcher}.tmp-${process.pid}`, launcher);
   const file = path.join(dir, "kernel.json");
   const tmp = `${file}.tmp-${process.pid}`;
   fs.writeFileSync(tmp, JSON.stringify(kernelSpec(root), null, 2) + "\n");

@@ -1,9 +1,11 @@
 /**
  * `npm run setup`: everything a notebook run needs, idempotent and quick the second time.
  *   1. the self-link node_modules/mechinterp-ts -> .. (so notebooks import "mechinterp-ts");
- *   2. a Python with jupyter_client + nbclient (found, or installed the way the machine allows);
- *   3. the kernel spec `mechinterp-ts` in the user's Jupyter kernels folder (tslab from this
- *      project's node_modules, started by this Node.js);
+ *   2. a Python with jupyter_client + nbclient (found, or installed the way the machine allows,
+ *      after asking: see consent.ts);
+ *   3. the kernel spec `mechinterp-ts` in the user's Jupyter kernels folder: one kernel for every
+ *      checkout, whose launcher runs the tslab of the checkout that holds the notebook
+ *      (kernelspec.ts); this checkout becomes the one used for notebooks outside any checkout;
  *   4. a check that the kernel runs a cell through a real Jupyter client; remembered in
  *      .cache/kernel-setup.json until anything it depends on changes.
  */
@@ -11,17 +13,24 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { confirmInstall } from "./consent";
 import { executeNotebook, describeCellError } from "./execute";
 import { machineFacts, manualInstructions, planJupyterInstall, runInstallPlan } from "./install";
-import { KERNEL_NAME, codeNotebook, kernelSpec, projectRoot, writeKernelSpec } from "./kernelspec";
+import { KERNEL_NAME, codeNotebook, kernelSpec, projectRoot, registeredCheckout, writeKernelSpec } from "./kernelspec";
+import { LAUNCHER_FILE, launcherSource } from "./launcher";
 import { capability, describeProbes, findJupyterPython, PythonInfo } from "./python";
 import { ensureSelfLink } from "./selfLink";
 
 export interface SetupOptions {
   /** Where to register the kernel. Default: `<jupyter data dir>/kernels` of the Python found. */
   kernelsDir?: string;
-  /** Install Jupyter when it is missing (default true); false fails with instructions instead. */
+  /** Offer to install Jupyter when it is missing (default true); false fails with instructions instead. */
   install?: boolean;
+  /** Install without asking (`--yes`); otherwise $MECHINTERP_ALLOW_INSTALL=1, or a question on a terminal. */
+  allowInstall?: boolean;
+  /** For tests: whether a person can answer, and how the answer is read (consent.ts). */
+  interactive?: boolean;
+  ask?: (question: string) => Promise<string>;
   /** Run the kernel check even when it passed before for this exact set-up. */
   force?: boolean;
   /** Environment to search and run in (default process.env). */
@@ -53,6 +62,7 @@ function stampKey(python: PythonInfo, kernelFile: string, root: string): string 
     python.version,
     kernelFile,
     fs.readFileSync(kernelFile, "utf8"),
+    launcherSource(),
     fs.existsSync(tslabPkg) ? JSON.parse(fs.readFileSync(tslabPkg, "utf8")).version : "",
     process.version,
   ];
@@ -114,7 +124,14 @@ export async function setup(options: SetupOptions = {}): Promise<SetupResult> {
     if (options.install === false) throw new Error(`${lacking}\n${manualInstructions()}`);
     const plan = planJupyterInstall(await machineFacts(search.probed, env));
     if (plan.method === "manual") throw new Error(`${lacking}\n${plan.manual}`);
-    log(`${lacking}\nInstalling Jupyter with ${plan.method}:`);
+    log(lacking);
+    await confirmInstall(`Jupyter (jupyter_client, nbclient) for Python`, plan.commands, "npm run setup", {
+      allow: options.allowInstall,
+      env,
+      interactive: options.interactive,
+      ask: options.ask,
+    });
+    log(`Installing Jupyter with ${plan.method}:`);
     const installed = runInstallPlan(plan, log);
     search = findJupyterPython(env);
     if (!installed || !search.best || capability(search.best) < 2) {
@@ -127,9 +144,18 @@ export async function setup(options: SetupOptions = {}): Promise<SetupResult> {
 
   const kernelFile = path.join(kernelsDir, KERNEL_NAME, "kernel.json");
   const wanted = JSON.stringify(kernelSpec(root), null, 2) + "\n";
-  if (!fs.existsSync(kernelFile) || fs.readFileSync(kernelFile, "utf8") !== wanted) {
+  const launcher = path.join(path.dirname(kernelFile), LAUNCHER_FILE);
+  const current = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined);
+  if (current(kernelFile) !== wanted || current(launcher) !== launcherSource()) {
+    const previous = registeredCheckout(kernelsDir);
     writeKernelSpec(kernelsDir, root);
     log(`Registered the Jupyter kernel "${KERNEL_NAME}" in ${kernelFile}`);
+    if (previous && path.resolve(previous) !== root) {
+      log(
+        `  It is shared by every checkout: each notebook runs with the checkout that holds it. Notebooks outside any ` +
+          `checkout now use ${root} (before: ${previous}).`
+      );
+    }
   }
 
   // One entry per kernel file, so a test's temporary registration does not evict the user's.

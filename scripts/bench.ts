@@ -9,6 +9,7 @@
  *   --full-cpu       run the 1024-token passes on the cpu backend even when its 128-token pass
  *                    shows they would take minutes each (by default they are then skipped)
  *   --reps N         timed runs per pass (after one warm-up)
+ *   --kernels-only   only the native matrix multiply table (OpenBLAS beside the portable SGEMM)
  *
  * Generates once a GPT-2-small-shaped random checkpoint into .cache/bench/gpt2-small-random/, then
  * benchmarks each backend in its own fresh Node process (scripts/bench/worker.ts): load time and peak
@@ -34,6 +35,7 @@ import {
   TRANSFORMER_LENS_SOURCE,
   planFor,
 } from "./bench/plan";
+import { gemmKernelTable, measureGemmKernels } from "./bench/gemmKernels";
 import { Cell, WorkerArgs, WorkerResult, forwardFlops } from "./bench/results";
 
 /** TransformerLens's parameter count for GPT-2 small (W_U counted apart from W_E, biases included). */
@@ -47,6 +49,7 @@ const benchRoot = path.join(projectRoot, ".cache", "bench");
 
 interface Flags extends PlanFlags {
   backends?: BackendName[];
+  kernelsOnly?: boolean;
 }
 
 /** os.loadavg()[0] before and after a worker: above the core count, other work shared the CPUs. */
@@ -59,7 +62,7 @@ type BackendOutcome =
   | ({ backend: BackendName; status: "ok"; plan: BackendPlan; wallS: number; result: WorkerResult } & Load)
   | { backend: BackendName; status: "unavailable" | "failed"; reason: string; plan?: BackendPlan; wallS?: number };
 
-const USAGE = "Usage: npm run bench [-- --backends tensorflow,wasm,cpu] [--quick] [--full-cpu] [--reps N]";
+const USAGE = "Usage: npm run bench [-- --backends tensorflow,wasm,cpu] [--quick] [--full-cpu] [--reps N] [--kernels-only]";
 
 function parseArgs(argv: string[]): Flags {
   const flags: Flags = { quick: false, fullCpu: false };
@@ -73,6 +76,7 @@ function parseArgs(argv: string[]): Flags {
     const name = a.split("=")[0];
     if (name === "--quick") flags.quick = true;
     else if (name === "--full-cpu") flags.fullCpu = true;
+    else if (name === "--kernels-only") flags.kernelsOnly = true;
     else if (name === "--backends") {
       const list = value().split(",").map((s) => s.trim().toLowerCase()).filter(Boolean);
       const bad = list.filter((b) => !ALL_BACKENDS.includes(b as BackendName));
@@ -229,11 +233,23 @@ function sanityLines(outcomes: BackendOutcome[]): string[] {
 
 async function main(): Promise<number> {
   if (process.argv.includes("--memory")) return memoryMain();
+  // charts: `npm run bench -- --charts [--reps N]` runs the chart bench only (scripts/bench-charts.ts)
+  if (process.argv.includes("--charts")) {
+    const i = process.argv.indexOf("--reps");
+    (await import("./bench-charts")).runChartBench(i >= 0 ? Number(process.argv[i + 1]) || 3 : 3);
+    return 0;
+  }
   const flags = parseArgs(process.argv.slice(2));
   const started = new Date();
   const stamp = started.toISOString().replace(/[:.]/g, "-");
   const log = (line: string) => process.stderr.write(line + "\n");
 
+  log("native matrix multiply kernels: measuring ...");
+  const gemmKernels = measureGemmKernels(flags.quick ? 0.5 : 1.5);
+  if (flags.kernelsOnly) {
+    console.log(gemmKernelTable(gemmKernels).join("\n"));
+    return "unavailable" in gemmKernels ? 1 : 0;
+  }
   const checkpoint = ensureBenchCheckpoint(benchRoot, log);
   const startLoad = os.loadavg()[0];
   if (busy(startLoad)) {
@@ -272,6 +288,7 @@ async function main(): Promise<number> {
     const derived = derivedLines(o.result);
     if (derived.length) out.push("", ...derived);
   }
+  out.push("", ...gemmKernelTable(gemmKernels));
   out.push("", ...machineLines(outcomes));
   out.push("Sanity:", ...sanityLines(outcomes));
 
@@ -291,6 +308,7 @@ async function main(): Promise<number> {
     transformerLens: { source: TRANSFORMER_LENS_SOURCE, figures: TRANSFORMER_LENS },
     expectedParameters: EXPECTED_PARAMETERS,
     backends: outcomes,
+    gemmKernels,
   };
   fs.writeFileSync(jsonFile, JSON.stringify(json, null, 2));
   out.push(`Results written to ${path.relative(process.cwd(), jsonFile) || jsonFile}`);

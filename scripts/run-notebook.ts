@@ -3,7 +3,9 @@
  * nbclient under the mechinterp-ts (tslab) kernel, written to notebooks/out/ as .ipynb and .html,
  * and a short summary.
  *
- *   npm run notebook [-- path/to/notebook.ipynb] [--timeout SECONDS]
+ *   npm run notebook [-- path/to/notebook.ipynb] [--timeout SECONDS] [--yes]
+ *
+ * --yes lets set-up install Jupyter without asking when it is missing (kernel-setup/consent.ts).
  *
  * MODEL_OVERRIDE_DIR=<folder with config.json + model.safetensors> runs offline on that checkpoint.
  */
@@ -25,6 +27,8 @@ export interface RunNotebookOptions {
   outDir?: string;
   /** Where to register the kernel (default: the user's Jupyter kernels folder). */
   kernelsDir?: string;
+  /** Let set-up install Jupyter without asking (--yes). */
+  allowInstall?: boolean;
   /** Environment for set-up and the kernel, e.g. with MODEL_OVERRIDE_DIR (default process.env). */
   env?: NodeJS.ProcessEnv;
   /** Seconds one cell may run (default 900: loading GPT-2 on a slow machine takes a while). */
@@ -145,7 +149,7 @@ export async function runNotebook(options: RunNotebookOptions = {}): Promise<Not
   const outNotebook = path.join(outDir, `${base}.ipynb`);
   const outHtml = path.join(outDir, `${base}.html`);
 
-  const ready = await setup({ kernelsDir: options.kernelsDir, env, log });
+  const ready = await setup({ kernelsDir: options.kernelsDir, env, log, allowInstall: options.allowInstall });
   if (options.fetchWeights !== false) {
     const modelName = modelNameIn(source);
     if (modelName) await ensureWeights(modelName, env, log);
@@ -195,17 +199,20 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   let notebook: string | undefined;
   let cellTimeoutS: number | undefined;
+  let allowInstall = false;
   for (let i = 0; i < args.length; i++) {
-    if (args[i] === "--timeout") {
+    if (args[i] === "--yes") {
+      allowInstall = true;
+    } else if (args[i] === "--timeout") {
       cellTimeoutS = Number(args[++i]);
       if (!(cellTimeoutS > 0)) throw new Error(`--timeout needs a number of seconds, got ${args[i]}`);
     } else if (!args[i].startsWith("-") && !notebook) {
       notebook = path.resolve(process.cwd(), args[i]);
     } else {
-      throw new Error(`Unknown argument ${args[i]}. Usage: npm run notebook [-- notebook.ipynb] [--timeout SECONDS]`);
+      throw new Error(`Unknown argument ${args[i]}. Usage: npm run notebook [-- notebook.ipynb] [--timeout SECONDS] [--yes]`);
     }
   }
-  const run = await runNotebook({ notebook, cellTimeoutS });
+  const run = await runNotebook({ notebook, cellTimeoutS, allowInstall });
   const rel = (p: string) => path.relative(process.cwd(), p);
   const { prompt, lines } = predictionsIn(run.executed, 5);
   const summary = [
@@ -214,6 +221,8 @@ async function main(): Promise<void> {
     `  executed notebook: ${rel(run.outNotebook)}`,
     `  web page:          ${rel(run.outHtml)}   (open it in a browser; works offline)`,
   ];
+  const device = /^Using device: .*$/m.exec(run.executed.cells.map((c) => streamText(c)).join(""));
+  if (device) summary.push(device[0]);
   if (lines.length) {
     summary.push(`Top ${lines.length} predictions${prompt !== undefined ? ` after '${prompt}'` : ""}:`, ...lines.map((l) => `  ${l}`));
   }

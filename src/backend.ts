@@ -12,7 +12,7 @@
 // as in the tfjs docs); tfjs-node-gpu builds on this same package, so there is one instance.
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
-import { installNativeKernels, nativeKernelsActive } from "./kernels/nativeKernels";
+import { installNativeKernels, nativeGemmLabel, nativeKernelsActive, nativeKernelsStatus, warnNativeKernelsMissing } from "./kernels/nativeKernels";
 
 export { tf };
 
@@ -25,16 +25,28 @@ export const NATIVE_MATMUL_ENV_VAR = "MECHINTERP_NATIVE_MATMUL";
 export interface BackendInfo {
   /** tfjs backend name, as `tf.getBackend()` reports it. */
   backend: BackendName;
-  /** What a learner reads after "Using device:", e.g. "cpu (WebAssembly SIMD, native BLAS matmul)". */
+  /**
+   * What a learner reads after "Using device:", e.g. "cpu (WebAssembly SIMD, native kernels: OpenBLAS)";
+   * when the native kernels are missing it says so, why, and the command that builds them.
+   */
   device: string;
-  /** Whether matrix multiplies go to the native BLAS addon (mechinterp-native-gemm). */
+  /** Whether matrix multiplies go to the native addon (mechinterp-native-gemm: OpenBLAS, Accelerate or its portable SGEMM). */
   nativeMatMul: boolean;
 }
 
-/** Plugs the native kernels into wasm/cpu unless $MECHINTERP_NATIVE_MATMUL is 0. */
+/** Plugs the native kernels into wasm/cpu unless $MECHINTERP_NATIVE_MATMUL is 0; says once when they are missing. */
 function setUpNativeMatMul(name: BackendName): void {
   if (name === "tensorflow" || process.env[NATIVE_MATMUL_ENV_VAR] === "0") return;
-  installNativeKernels(name);
+  if (!installNativeKernels(name)) warnNativeKernelsMissing();
+}
+
+/** The native-kernel part of a wasm/cpu device line: which, switched off, or missing with the fix. */
+function nativeKernelsNote(backend: "wasm" | "cpu"): string {
+  if (nativeKernelsActive(backend)) return `, native kernels: ${nativeGemmLabel()}`;
+  if (process.env[NATIVE_MATMUL_ENV_VAR] === "0") return `, native kernels off: ${NATIVE_MATMUL_ENV_VAR}=0`;
+  const status = nativeKernelsStatus();
+  if (status.available) return ", native kernels off";
+  return `; NO native kernels, several times slower: ${status.reason}; to build them run: ${status.fix}`;
 }
 
 const KNOWN_BACKENDS: readonly BackendName[] = ["tensorflow", "wasm", "cpu"];
@@ -74,10 +86,10 @@ function describe(backend: BackendName): string {
     }
     case "wasm": {
       const simd = tf.env().getBool("WASM_HAS_SIMD_SUPPORT");
-      return `cpu (WebAssembly${simd ? " SIMD" : ""}${nativeKernelsActive("wasm") ? ", native BLAS kernels" : ""})`;
+      return `cpu (WebAssembly${simd ? " SIMD" : ""}${nativeKernelsNote("wasm")})`;
     }
     case "cpu":
-      return `cpu (pure JavaScript${nativeKernelsActive("cpu") ? ", native BLAS kernels" : ""})`;
+      return `cpu (pure JavaScript${nativeKernelsNote("cpu")})`;
   }
 }
 

@@ -14,6 +14,7 @@ import type { Browser, Page } from "playwright-core";
 import { notebookToHtml, saveHtml, toBundle, type VegaLiteSpec } from "../src/display";
 import { chapterCharts } from "./helpers/displayFixtures";
 import { chromiumMissing, launchChromium, watchPage, type PageWatch } from "./helpers/displayTools";
+import { requireTool } from "./helpers/requireTool";
 
 const charts = chapterCharts();
 
@@ -23,11 +24,7 @@ describe("display: HTML export in headless Chromium", function () {
   let tmp: string;
 
   before(async function () {
-    const missing = chromiumMissing();
-    if (missing) {
-      console.log(`    skipping browser tests: ${missing}`);
-      this.skip();
-    }
+    requireTool(this, "Chromium", chromiumMissing());
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "display-browser-"));
     browser = await launchChromium();
   });

@@ -13,6 +13,7 @@ import { inspect } from "util";
 import {
   Chart,
   JUPYTER_DISPLAY,
+  PNG_MIME,
   SVG_MIME,
   TEXT_MIME,
   VEGALITE_MIME,
@@ -28,6 +29,9 @@ import {
   type VegaLiteSpec,
 } from "../src/display";
 import { TOKENS, causalAttention, chapterCharts } from "./helpers/displayFixtures";
+
+/** Every chart bundle: the spec, an SVG, a PNG and a text line. */
+const ALL_FOUR = [SVG_MIME, PNG_MIME, VEGALITE_MIME, TEXT_MIME].sort();
 
 interface SentMessage {
   content: DisplayDataContent;
@@ -81,7 +85,7 @@ describe("display: MIME bundles and the display channel", function () {
   it("a bundle carries the v5 spec, the SVG and a text line", () => {
     for (const [name, spec] of Object.entries(charts)) {
       const bundle = toBundle(spec);
-      assert.deepStrictEqual(Object.keys(bundle).sort(), [SVG_MIME, VEGALITE_MIME, TEXT_MIME].sort(), name);
+      assert.deepStrictEqual(Object.keys(bundle).sort(), ALL_FOUR, name);
       assert.strictEqual(bundle[VEGALITE_MIME], spec);
       assert.match(bundle[SVG_MIME] as string, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
       assert.match(bundle[TEXT_MIME] as string, /^<.+>$/);
@@ -102,9 +106,11 @@ describe("display: MIME bundles and the display channel", function () {
       assert.strictEqual(kernel.sent.length, 1);
       const { content, update } = kernel.sent[0];
       assert.strictEqual(update, false);
-      assert.deepStrictEqual(Object.keys(content.data).sort(), [SVG_MIME, VEGALITE_MIME, TEXT_MIME].sort());
+      assert.deepStrictEqual(Object.keys(content.data).sort(), ALL_FOUR);
       assert.deepStrictEqual(content.data[VEGALITE_MIME], charts.line);
-      assert.deepStrictEqual(content.metadata, {});
+      // the 2× PNG is shown at the chart's own size (CSS px = the SVG's size)
+      const svgSize = /<svg[^>]*width="(\d+)" height="(\d+)"/.exec(content.data[SVG_MIME] as string)!;
+      assert.deepStrictEqual(content.metadata, { [PNG_MIME]: { width: Number(svgSize[1]), height: Number(svgSize[2]) } });
       assert.strictEqual(printed.stdout, "", "nothing printed besides the message");
     });
 
@@ -123,7 +129,7 @@ describe("display: MIME bundles and the display channel", function () {
     it("display(cv.attention.attentionPatterns(...)) shows the viewer once, as the Python display(cv...) does", () => {
       const printed = captureOutput(() => display(cv.attention.attentionPatterns({ tokens: TOKENS, attention: causalAttention(3, TOKENS.length) })));
       assert.strictEqual(kernel.sent.length, 1);
-      assert.deepStrictEqual(Object.keys(kernel.sent[0].content.data).sort(), [SVG_MIME, VEGALITE_MIME, TEXT_MIME].sort());
+      assert.deepStrictEqual(Object.keys(kernel.sent[0].content.data).sort(), ALL_FOUR);
       assert.match(String(kernel.sent[0].content.data[TEXT_MIME]), /Attention patterns: 3 heads × 8 tokens/);
       assert.strictEqual(printed.stdout + printed.stderr, "");
       display(undefined); // what plt.show() returns, too: nothing more is sent
@@ -133,7 +139,7 @@ describe("display: MIME bundles and the display channel", function () {
     it("px.bar(...).show() sends one bundle like every chart", () => {
       px.bar([{ layer: 0, v: 1 }, { layer: 1, v: -1 }], { x: "layer", y: "v" }).show();
       assert.strictEqual(kernel.sent.length, 1);
-      assert.deepStrictEqual(Object.keys(kernel.sent[0].content.data).sort(), [SVG_MIME, VEGALITE_MIME, TEXT_MIME].sort());
+      assert.deepStrictEqual(Object.keys(kernel.sent[0].content.data).sort(), ALL_FOUR);
     });
 
     it("a spec vega cannot render still goes out, interactive-only, with the reason on stderr", () => {
@@ -200,7 +206,7 @@ describe("display: MIME bundles and the display channel", function () {
     const chart = new Chart(charts.bars);
     assert.strictEqual(JUPYTER_DISPLAY, Symbol.for("Jupyter.display"));
     const bundle = chart[JUPYTER_DISPLAY]();
-    assert.deepStrictEqual(Object.keys(bundle).sort(), [SVG_MIME, VEGALITE_MIME, TEXT_MIME].sort());
+    assert.deepStrictEqual(Object.keys(bundle).sort(), ALL_FOUR);
     assert.deepStrictEqual(JSON.parse(JSON.stringify(chart)), charts.bars);
     assert.strictEqual(inspect(chart), "Chart <Figure (bar, 2 series): Attention vs MLP Contribution by Layer>");
   });

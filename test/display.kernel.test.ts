@@ -11,8 +11,9 @@ import * as os from "os";
 import * as path from "path";
 import { KERNEL_NAME, codeNotebook, projectRoot, writeKernelSpec } from "../kernel-setup/kernelspec";
 import { ensureSelfLink } from "../kernel-setup/selfLink";
-import { SVG_MIME, TEXT_MIME, VEGALITE_MIME } from "../src/display";
+import { PNG_MIME, SVG_MIME, TEXT_MIME, VEGALITE_MIME } from "../src/display";
 import { SYSTEM_PYTHON, nbclientMissing } from "./helpers/displayTools";
+import { requireTool } from "./helpers/requireTool";
 
 /** Runs the notebook at argv[1] in the kernel argv[3] with cwd argv[4]; writes it to argv[2]. */
 const RUNNER = `
@@ -28,7 +29,7 @@ finally:
 `;
 
 const CELLS = [
-  `import { plt, attentionPatterns, display, charts } from "mechinterp-ts";`,
+  `import { plt, px, cv, attentionPatterns, display, charts } from "mechinterp-ts";`,
   // 1: the chapter's pattern, no await, plt.show() as the last line
   `plt.figure({ figsize: [4, 3] });\nplt.plot([1, 4, 9], "o-");\nplt.title("kernel line");\nplt.show()`,
   // 2: the viewer as the cell's last expression, like circuitsvis
@@ -39,6 +40,17 @@ const CELLS = [
   `display(charts.heatmapSpec({ values: [[1, 2], [3, 4]], title: "kernel heatmap" }))`,
   // 5: tslab sees the package's types: the directive is used only if VEGALITE_MIME is typed string
   `// @ts-expect-error a string is not a number\nconst notANumber: number = charts.VEGALITE_MIME;\nconsole.log(charts.VEGALITE_MIME);`,
+  // 6: the induction notebook's subplots cell, as ported (type-checked by tslab)
+  `const [fig, axes] = plt.subplots(1, 2, { figsize: [14, 5] });\n` +
+    `const im1 = axes[0].imshow([[0.1, 0.9], [0.4, 0.2]], { cmap: "Blues", aspect: "auto" });\n` +
+    `axes[0].set_title("Previous Token Scores\\n(Early layers)");\nplt.colorbar(im1, { ax: axes[0] });\n` +
+    `const im2 = axes[1].imshow([[0.3, 0.1], [0.8, 0.6]], { cmap: "Reds", aspect: "auto" });\nplt.colorbar(im2, { ax: axes[1] });\n` +
+    `plt.tight_layout();\nplt.show();`,
+  // 7: markers over a heatmap, then px.bar over a DataFrame's records, then display(cv...)
+  `plt.imshow([[1, 0], [0, 1]], { cmap: "Blues" });\nplt.plot(1, 0, "ro", { markersize: 15, fillstyle: "none", markeredgewidth: 2 });\nplt.show();\n` +
+    `const rows = [{ layer: 0, component: "attention", diff: 1 }, { layer: 0, component: "mlp", diff: -1 }];\n` +
+    `px.bar(rows, { x: "layer", y: "diff", color: "component", barmode: "group", labels: { layer: "Layer" } }).show();\n` +
+    `display(cv.attention.attentionPatterns({ tokens: ["a", " b"], attention: [[[1, 0], [0.5, 0.5]]] }));`,
 ];
 
 interface Output {
@@ -53,11 +65,7 @@ describe("display: through a real tslab kernel (nbclient)", function () {
   let cells: Array<{ outputs: Output[] }>;
 
   before(function () {
-    const missing = nbclientMissing();
-    if (missing) {
-      console.log(`    skipping kernel test: ${missing}`);
-      this.skip();
-    }
+    requireTool(this, "Jupyter's nbclient", nbclientMissing());
     const root = projectRoot();
     ensureSelfLink(root);
     assert.ok(fs.existsSync(path.join(root, "dist", "src", "index.d.ts")), "build first: the notebook imports dist/src");
@@ -91,10 +99,26 @@ describe("display: through a real tslab kernel (nbclient)", function () {
       `cell ${i}: expected exactly one display_data, got ${JSON.stringify(outs.map((o) => [o.output_type, o.text ?? Object.keys(o.data ?? {})]))}`
     );
     const data = outs[0].data!;
-    assert.deepStrictEqual(Object.keys(data).sort(), [SVG_MIME, VEGALITE_MIME, TEXT_MIME].sort(), `cell ${i} MIME types`);
+    assert.deepStrictEqual(Object.keys(data).sort(), [PNG_MIME, SVG_MIME, VEGALITE_MIME, TEXT_MIME].sort(), `cell ${i} MIME types`);
     assert.match(join(data[SVG_MIME]), /^<svg /);
+    // the PNG (base64) is a PNG, shown at the SVG's size: its metadata halves the 2× pixels
+    const png = Buffer.from(join(data[PNG_MIME]), "base64");
+    assert.strictEqual(png.subarray(1, 4).toString("ascii"), "PNG");
+    const meta = (outs[0] as { metadata?: Record<string, { width: number; height: number }> }).metadata?.[PNG_MIME];
+    assert.ok(meta, `cell ${i}: image/png metadata`);
+    assert.deepStrictEqual([meta.width * 2, meta.height * 2], [png.readUInt32BE(16), png.readUInt32BE(20)]);
     return data;
   }
+
+  it("subplots, markers over imshow, px.bar and display(cv...) type-check in tslab and display", () => {
+    const sub = onlyDisplay(6);
+    assert.strictEqual((sub[VEGALITE_MIME] as { hconcat: unknown[] }).hconcat.length, 2);
+    const outs = cells[7].outputs;
+    assert.deepStrictEqual(outs.map((o) => o.output_type), ["display_data", "display_data", "display_data"], JSON.stringify(outs.map((o) => o.text ?? Object.keys(o.data ?? {}))));
+    for (const o of outs) assert.deepStrictEqual(Object.keys(o.data!).sort(), [PNG_MIME, SVG_MIME, VEGALITE_MIME, TEXT_MIME].sort());
+    assert.match(join(outs[1].data![TEXT_MIME]), /px\.bar/);
+    assert.match(join(outs[2].data![TEXT_MIME]), /Attention patterns: 1 heads × 2 tokens/);
+  });
 
   it("plt.show() without await sends one display_data with spec, SVG and text", () => {
     const data = onlyDisplay(1);

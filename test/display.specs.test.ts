@@ -299,7 +299,7 @@ describe("display: chart builders", function () {
       ["tokens and attention disagree", () => attentionPatternsSpec({ tokens: TOKENS.slice(1), attention }), /\[12, 8, 8\] but there are 7 tokens/],
       ["initial head out of range", () => attentionPatternsSpec({ tokens: TOKENS, attention, initialHead: 12 }), /initialHead 12 is not a head index \(0\.\.11\)/],
       ["ragged matrix", () => heatmapSpec({ values: [[1, 2], [3]] }), /values\[1\] has 1 entries, but earlier rows have 2/],
-      ["NaN value", () => heatmapSpec({ values: [[1, NaN]] }), /values\[0\]\[1\] must be a finite number, but is NaN/],
+      ["infinite value (NaN is a blank cell)", () => heatmapSpec({ values: [[1, Infinity]] }), /values\[0\]\[1\] must be a finite number or NaN, but is Infinity/],
       ["unknown colormap", () => heatmapSpec({ values: [[1]], colormap: "jet" }), /unknown colormap "jet"\. Supported: Blues, .*viridis/],
       ["tick labels and positions differ", () => heatmapSpec({ values: [[1, 2]], xTicks: { positions: [0, 1], labels: ["a"] } }), /2 tick positions but 1 labels/],
       ["x and y lengths differ", () => lineSpec({ series: [{ x: [0, 1], y: [1, 2, 3] }] }), /series 0 has 2 x values but 3 y values/],
@@ -374,7 +374,7 @@ describe("display: pyplot surface", () => {
     ["bars over an image", (plt) => { plt.imshow([[1]]); plt.bar([0], [1]); plt.show(); }, /bars on top of imshow are not supported/],
     ["a line over an image off its cells", (plt) => { plt.imshow([[1]]); plt.plot([1]); }, /over imshow, plot draws at cell centres/],
     ["bad figsize", (plt) => plt.figure({ figsize: [8] as never }), /figsize must be \[width, height\] in inches/],
-    ["savefig to png", (plt) => { plt.plot([1]); plt.savefig("x.png"); }, /must end in \.svg or \.html/],
+    ["savefig to pdf", (plt) => { plt.plot([1]); plt.savefig("x.pdf"); }, /must end in \.svg, \.png or \.html/],
   ];
   for (const [what, fn, message] of errors) {
     it(`errors clearly: ${what}`, () => assert.throws(() => fn(createPyplot({ display: () => undefined })), message));

@@ -10,7 +10,8 @@ import * as os from "os";
 import * as path from "path";
 import { describeCellError } from "../kernel-setup/execute";
 import { APT_PACKAGES, MachineFacts, manualInstructions, planJupyterInstall, pypiReachable } from "../kernel-setup/install";
-import { KERNEL_NAME, kernelSpec, writeKernelSpec } from "../kernel-setup/kernelspec";
+import { KERNEL_NAME, kernelSpec, projectRoot, writeKernelSpec } from "../kernel-setup/kernelspec";
+import { CHECKOUT_ENV_VAR, LAUNCHER_FILE, launcherSource } from "../kernel-setup/launcher";
 import { capability, describeProbes, findJupyterPython, PYTHON_ENV_VAR } from "../kernel-setup/python";
 import { ensureSelfLink } from "../kernel-setup/selfLink";
 import { envWithKernels, setup } from "../kernel-setup/setup";
@@ -152,12 +153,14 @@ describe("kernel-setup", () => {
   });
 
   describe("kernel spec and environment", () => {
-    it("writes kernel.json that starts this project's tslab with this Node.js", () => {
+    it("writes kernel.json that starts the launcher beside it with this Node.js, naming this checkout", () => {
       const file = writeKernelSpec(path.join(tmp, "kernels"));
       assert.strictEqual(file, path.join(tmp, "kernels", KERNEL_NAME, "kernel.json"));
       const spec = JSON.parse(fs.readFileSync(file, "utf8"));
       assert.deepStrictEqual(spec, kernelSpec());
-      assert.deepStrictEqual(spec.argv.slice(2), ["kernel", "--config-path", "{connection_file}"]);
+      assert.deepStrictEqual(spec.argv, [process.execPath, path.join("{resource_dir}", LAUNCHER_FILE), "kernel", "--config-path", "{connection_file}"]);
+      assert.strictEqual(spec.env?.[CHECKOUT_ENV_VAR], projectRoot());
+      assert.strictEqual(fs.readFileSync(path.join(tmp, "kernels", KERNEL_NAME, LAUNCHER_FILE), "utf8"), launcherSource());
     });
     it("envWithKernels puts the kernels' data folder first on JUPYTER_PATH, once", () => {
       const data = path.join(tmp, "share", "jupyter");

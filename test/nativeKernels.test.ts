@@ -6,6 +6,7 @@
 import { strict as assert } from "assert";
 import { initBackend, tf } from "../src/backend";
 import { nativeKernelsActive, nativeKernelsStatus, setNativeKernelsEnabled } from "../src/kernels/nativeKernels";
+import { requireTool } from "./helpers/requireTool";
 import { causalAttention, centerLastAxis, geluNew, layerNorm, scaleCenterColumns } from "../src/model/fusedOps";
 
 /** Runs fn with the native kernels on and off; returns both results as flat arrays and shapes. */
@@ -46,11 +47,8 @@ const rand = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, "fl
 describe("native kernels agree with tfjs's", function () {
   before(async function () {
     const { backend } = await initBackend();
-    if (!nativeKernelsActive(backend)) {
-      // Nothing to compare: the addon did not build (no compiler or OpenBLAS headers) or is switched off.
-      console.log(`      skipped: native kernels inactive on ${backend} (${nativeKernelsStatus().reason ?? "MECHINTERP_NATIVE_MATMUL=0"})`);
-      this.skip();
-    }
+    // Nothing to compare when the addon did not build (no compiler) or is switched off.
+    requireTool(this, "the native kernels", nativeKernelsActive(backend) ? undefined : `they are inactive on ${backend} (${nativeKernelsStatus().reason ?? "MECHINTERP_NATIVE_MATMUL=0"})`);
   });
 
   const matmuls: [string, number[], number[], boolean, boolean][] = [

@@ -12,11 +12,15 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { KERNEL_NAME, projectRoot } from "../kernel-setup/kernelspec";
+import { CHECKOUT_ENV_VAR, LAUNCHER_FILE } from "../kernel-setup/launcher";
+import { nativeKernelsStatus } from "../src/kernels/nativeKernels";
 import { setup } from "../kernel-setup/setup";
 import { HookedTransformer, tf } from "../src";
 import { at, norm, cosineSimilarity, topK, softmax, item } from "../src/tensorUtils";
 import { DEFAULT_NOTEBOOK, NotebookCellError, NotebookJson, NotebookRun, joinSource, predictionsIn, runNotebook, streamText } from "../scripts/run-notebook";
 import { writeTinyCheckpoint } from "./fixtures/checkpoint";
+import { chromiumMissing } from "./helpers/displayTools";
+import { requireTool } from "./helpers/requireTool";
 
 const VEGALITE_MIME = "application/vnd.vegalite.v5+json";
 const SVG_MIME = "image/svg+xml";
@@ -96,11 +100,19 @@ describe("chapter notebook, headless under the tslab kernel", function () {
     }
   });
 
-  it("registered the kernel where it was told, running tslab from this project", () => {
+  it("registered the kernel where it was told: the shared launcher, this project as the default checkout", () => {
     const spec = JSON.parse(fs.readFileSync(path.join(kernelsDir, KERNEL_NAME, "kernel.json"), "utf8"));
     assert.strictEqual(spec.argv[0], process.execPath);
-    assert.strictEqual(spec.argv[1], path.join(root, "node_modules", "tslab", "bin", "tslab"));
+    assert.strictEqual(spec.argv[1], path.join("{resource_dir}", LAUNCHER_FILE));
+    assert.strictEqual(spec.env[CHECKOUT_ENV_VAR], root);
+    assert.ok(fs.existsSync(path.join(kernelsDir, KERNEL_NAME, LAUNCHER_FILE)));
     assert.strictEqual(spec.language, "typescript");
+  });
+
+  it("the Using device line says which native kernels run, or that they are missing and how to build them", () => {
+    const line = /^Using device: .*$/m.exec(allStdout(run.executed))?.[0] ?? "";
+    if (nativeKernelsStatus().available) assert.match(line, /native kernels: (OpenBLAS|Accelerate|portable SGEMM)\)$/);
+    else assert.match(line, /NO native kernels.*to build them run: npm/);
   });
 
   it("ran every code cell, in order, without an error output", () => {
@@ -210,9 +222,7 @@ describe("chapter notebook, headless under the tslab kernel", function () {
   });
 
   it("the HTML page draws every chart in headless Chromium with no console errors or network requests", async function () {
-    if (!fs.existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium), as .ci/run does.`);
-    }
+    requireTool(this, "Chromium", chromiumMissing());
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const { chromium } = require("playwright-core") as typeof import("playwright-core");
     // Playwright starts Chromium with a fresh temporary profile of its own.

@@ -1,6 +1,7 @@
-// Native kernels for Node.js over raw ArrayBuffers: a batched single-precision matrix multiply that
-// delegates to the platform's BLAS (OpenBLAS on Linux, Accelerate on macOS, multi-threaded), and two
-// fused elementwise kernels (GPT-2's GELU, LayerNorm) on plain threads.
+// Native kernels for Node.js over raw ArrayBuffers: a batched single-precision matrix multiply
+// (the platform's BLAS, OpenBLAS or Accelerate, when the build found one, else our own portable
+// kernel: see sgemm.h), and fused kernels (GPT-2's GELU, LayerNorm, attention...) on plain threads.
+// gemmInfo and setGemmKernel (gemm_select.cc) say and choose which multiply runs.
 //
 // sgemm(a, aOffset, b, bOffset, out, outOffset, batch, m, n, k, transA, transB,
 //       aBatchStride, bBatchStride, bias, biasOffset)   (all 16 arguments; bias may be null)
@@ -17,11 +18,8 @@
 #include <thread>
 #include <vector>
 
-#ifdef USE_ACCELERATE
-#include <Accelerate/Accelerate.h>
-#else
-#include <cblas.h>
-#endif
+#include "sgemm.h"
+#include "sgemm_js.h"
 
 namespace {
 
@@ -107,22 +105,15 @@ napi_value Sgemm(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, nullptr, "sgemm: bias does not fit its buffer");
     return nullptr;
   }
-  const int lda = trans_a ? static_cast<int>(m) : static_cast<int>(k);
-  const int ldb = trans_b ? static_cast<int>(k) : static_cast<int>(n);
-  for (int64_t i = 0; i < batch; ++i) {
-    float* c = out + i * m * n;
-    float beta = 0.0f;
-    if (bias != nullptr) {
-      for (int64_t r = 0; r < m; ++r) std::memcpy(c + r * n, bias, sizeof(float) * n);
-      beta = 1.0f;
-    }
-    if (k == 0) {
-      if (bias == nullptr) std::memset(c, 0, sizeof(float) * m * n);
-      continue;
-    }
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
-                static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), 1.0f, a + i * a_stride, lda,
-                b + i * b_stride, ldb, beta, c, static_cast<int>(n));
+  const int64_t lda = trans_a ? m : k, ldb = trans_b ? k : n;
+  if (bias != nullptr) {
+    for (int64_t r = 0; r < batch * m; ++r) std::memcpy(out + r * n, bias, sizeof(float) * n);
+  } else if (k == 0) {
+    std::memset(out, 0, sizeof(float) * batch * m * n);
+  }
+  if (k > 0) {
+    mechinterp::BatchedSgemm(batch, trans_a, trans_b, m, n, k, 1.0f, a, lda, a_stride, b, ldb, b_stride,
+                             bias != nullptr ? 1.0f : 0.0f, out, n, m * n);
   }
   return nullptr;
 }
@@ -299,11 +290,8 @@ napi_value CausalAttention(napi_env env, napi_callback_info info) {
   }
   float* dot = want_scores ? scores : pattern;
   const float alpha = static_cast<float>(1.0 / divisor);
-  for (int64_t m = 0; m < matrices; ++m) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(pos), static_cast<int>(pos), static_cast<int>(d_head),
-                alpha, q + m * pos * d_head, static_cast<int>(d_head), k + m * pos * d_head, static_cast<int>(d_head), 0.0f,
-                dot + m * pos * pos, static_cast<int>(pos));
-  }
+  mechinterp::BatchedSgemm(matrices, false, true, pos, pos, d_head, alpha, q, d_head, pos * d_head, k, d_head,
+                           pos * d_head, 0.0f, dot, pos, pos * pos);
   const float neg_inf = -std::numeric_limits<float>::infinity();
   ParallelFor(matrices * pos, 256, [=](int64_t begin, int64_t end) {
     for (int64_t row = begin; row < end; ++row) {
@@ -450,7 +438,7 @@ napi_value Slice(napi_env env, napi_callback_info info) {
 }
 
 napi_value Init(napi_env env, napi_value exports) {
-  const std::pair<const char*, napi_callback> fns[] = {{"sgemm", Sgemm}, {"geluNew", GeluNew}, {"layerNorm", LayerNorm}, {"centerRows", CenterRows}, {"causalAttention", CausalAttention}, {"transpose", Transpose}, {"slice", Slice}, {"scaleCenterColumns", ScaleCenterColumns}};
+  const std::pair<const char*, napi_callback> fns[] = {{"gemmInfo", mechinterp::GemmInfoJs}, {"setGemmKernel", mechinterp::SetGemmKernelJs}, {"sgemm", Sgemm}, {"geluNew", GeluNew}, {"layerNorm", LayerNorm}, {"centerRows", CenterRows}, {"causalAttention", CausalAttention}, {"transpose", Transpose}, {"slice", Slice}, {"scaleCenterColumns", ScaleCenterColumns}};
   for (const auto& [name, cb] : fns) {
     napi_value fn;
     napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, nullptr, &fn);

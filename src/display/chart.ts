@@ -4,7 +4,8 @@
  */
 import * as fs from "fs";
 import { inspect } from "util";
-import { describeSpec, toBundle } from "./bundle";
+import { describeSpec, staticVariant, toBundle } from "./bundle";
+import { svgToPng } from "./raster";
 import { toHtmlPage, type HtmlPageOptions } from "./html";
 import type { MimeBundle } from "./mime";
 import { renderSvg, renderSvgSync } from "./render";
@@ -16,19 +17,28 @@ export const JUPYTER_DISPLAY = Symbol.for("Jupyter.display");
 export class Chart {
   constructor(readonly spec: VegaLiteSpec) {}
 
-  /** The three-representation bundle (see `toBundle`). */
+  /** The four-representation bundle (see `toBundle`). */
   toBundle(): MimeBundle {
     return toBundle(this.spec);
   }
 
-  /** The static SVG as vega renders it in Node (synchronously; see `renderSvgSync`). */
+  /** The static SVG as vega renders it in Node (synchronously; see `renderSvgSync`), as the bundle carries it. */
   toSVG(): string {
-    return renderSvgSync(this.spec);
+    return renderSvgSync(staticVariant(this.spec));
   }
 
   /** The static SVG through vega's public asynchronous `view.toSVG()`. */
   toSVGAsync(): Promise<string> {
-    return renderSvg(this.spec);
+    return renderSvg(staticVariant(this.spec));
+  }
+
+  /** The PNG the bundle carries: `scale` (default 2) device pixels per SVG pixel. */
+  toPNG(scale?: number): Buffer {
+    return svgToPng(this.toSVG(), scale).png;
+  }
+
+  savePng(file: string, scale?: number): void {
+    fs.writeFileSync(file, this.toPNG(scale));
   }
 
   /** A self-contained HTML page that draws the chart live with inlined vega/vega-lite/vega-embed. */

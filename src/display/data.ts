@@ -38,16 +38,21 @@ function readNested(x: unknown, rank: number, name: string, hint: string): unkno
   return x;
 }
 
-function checkRow(row: unknown, expectedLength: number | undefined, name: string, where: string): number[] {
+function checkRow(row: unknown, expectedLength: number | undefined, name: string, where: string, allowNaN = false): number[] {
   if (!isArrayLikeOfNumbers(row)) {
     throw new Error(`${name}${where} must be an array of numbers, but got ${describeShape(row)}.`);
   }
-  const out = Array.from(row as ArrayLike<unknown>, (v, i) => {
-    if (typeof v !== "number" || !Number.isFinite(v)) {
-      throw new Error(`${name}${where}[${i}] must be a finite number, but is ${String(v)}.`);
+  // A plain loop: this reads every cell of 12 heads × 1024² attention patterns.
+  const src = row as ArrayLike<unknown>;
+  const out: number[] = new Array(src.length);
+  for (let i = 0; i < src.length; i++) {
+    const v = src[i];
+    // v - v is 0 for finite numbers and NaN for NaN and ±Infinity
+    if (typeof v !== "number" || (v - v !== 0 && !(allowNaN && v !== v))) {
+      throw new Error(`${name}${where}[${i}] must be a finite number${allowNaN ? " or NaN" : ""}, but is ${String(v)}.`);
     }
-    return v;
-  });
+    out[i] = v;
+  }
   if (expectedLength !== undefined && out.length !== expectedLength) {
     throw new Error(`${name}${where} has ${out.length} entries, but earlier rows have ${expectedLength}: the array must be rectangular.`);
   }
@@ -60,12 +65,15 @@ export function read1D(x: Values1D, name: string): number[] {
   return checkRow(nested, undefined, name, "");
 }
 
-/** @returns the values as `number[rows][cols]`, checked rectangular and non-empty */
-export function read2D(x: Values2D, name: string): number[][] {
+/**
+ * @param options.allowNaN accept NaN (a missing cell, drawn blank as matplotlib does); ±Infinity still throws
+ * @returns the values as `number[rows][cols]`, checked rectangular and non-empty
+ */
+export function read2D(x: Values2D, name: string, options: { allowNaN?: boolean } = {}): number[][] {
   const nested = readNested(x, 2, name, "[rows, cols]") as ArrayLike<unknown>;
   const rows: number[][] = [];
   for (let i = 0; i < nested.length; i++) {
-    rows.push(checkRow(nested[i], i === 0 ? undefined : rows[0].length, name, `[${i}]`));
+    rows.push(checkRow(nested[i], i === 0 ? undefined : rows[0].length, name, `[${i}]`, options.allowNaN));
   }
   if (rows.length === 0 || rows[0].length === 0) {
     throw new Error(`${name} is empty (${describeShape(x)}); there is nothing to draw.`);

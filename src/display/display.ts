@@ -8,7 +8,7 @@
  * where nbclient drops it). So `display(chart)`, `plt.show()` and `attentionPatterns(...)` work as
  * a cell's last line with or without `await`. Use `toBundle`/`Chart.toBundle` for the data.
  */
-import { isMimeBundle, toBundle } from "./bundle";
+import { bundleMetadata, isMimeBundle, toBundle } from "./bundle";
 import { Chart } from "./chart";
 import { sendThroughDeno } from "./denoDisplay";
 import { SVG_MIME, TEXT_MIME, type MimeBundle } from "./mime";
@@ -31,9 +31,15 @@ function specBundle(spec: VegaLiteSpec): MimeBundle {
   try {
     return toBundle(spec);
   } catch (err) {
-    // Still show the interactive chart where the front end can; say why the static copy is missing.
-    process.stderr.write(`display: no static SVG for this chart (${(err as Error).message})\n`);
-    return toBundle(spec, { svg: false });
+    // Still show the interactive chart where the front end can; say why a static copy is missing.
+    try {
+      const withSvg = toBundle(spec, { png: false });
+      process.stderr.write(`display: no PNG for this chart (${(err as Error).message})\n`);
+      return withSvg;
+    } catch {
+      process.stderr.write(`display: no static SVG for this chart (${(err as Error).message})\n`);
+      return toBundle(spec, { svg: false });
+    }
   }
 }
 
@@ -57,7 +63,9 @@ export function bundleOf(item: Displayable): MimeBundle {
 export function display(item: Displayable | undefined | void, options: DisplayOptions = {}): void {
   if (item === undefined) return;
   const bundle = bundleOf(item);
-  let route: DisplayRoute = sendThroughTslab(bundle);
+  // The PNG is 2×: tell the front end its size in CSS pixels (only for bundles made here).
+  const metadata = isMimeBundle(item) ? {} : bundleMetadata(bundle);
+  let route: DisplayRoute = sendThroughTslab(bundle, metadata);
   if (route === "none" && sendThroughDeno(bundle)) route = "deno";
   if (route === "none" && (options.printOutsideKernel ?? true)) {
     const hint = bundle[SVG_MIME] !== undefined ? " (save it with saveHtml/saveSvg to see it)" : "";

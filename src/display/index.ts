@@ -3,17 +3,20 @@
  * shown through tslab as one display message, a pyplot-like surface, the attention-pattern viewer,
  * and HTML export (single charts and whole executed notebooks). See README.md in this folder.
  */
-export { VEGALITE_MIME, SVG_MIME, TEXT_MIME, HTML_MIME, VEGALITE_SCHEMA, MIME_PRIORITY, libraryVersions } from "./mime";
+export { VEGALITE_MIME, SVG_MIME, PNG_MIME, TEXT_MIME, HTML_MIME, VEGALITE_SCHEMA, MIME_PRIORITY, STATIC_PARAM, libraryVersions } from "./mime";
 export type { MimeBundle } from "./mime";
 export type { VegaLiteSpec, TensorLike, Values1D, Values2D, Values3D } from "./types";
 export { heatmapSpec, type HeatmapOptions } from "./specs/heatmap";
 export { lineSpec, type LineOptions, type LineSeries, MARKERS, LINE_STYLES } from "./specs/line";
 export { barSpec, groupedBarSpec, type BarOptions as BarSpecOptions, type BarSeries, type GroupedBarOptions } from "./specs/bar";
 export type { AxesOptions, Ticks, GridOptions, LegendOptions } from "./specs/axes";
-export { attentionPatternsSpec, tokenLabel, headColors, type AttentionPatternsOptions } from "./specs/attentionPatterns";
+export { attentionPatternsSpec, tokenLabel, headColors, RASTER_VIEWER_CELLS, STATIC_CAPTION, INTERACTIVE_HINT, type AttentionPatternsOptions } from "./specs/attentionPatterns";
 export { COLORMAPS, MPL_COLOR_CYCLE, DEFAULT_DPI } from "./theme";
 export { compileVegaLite, renderSvg, renderSvgSync, type CompiledSpec } from "./render";
-export { toBundle, describeSpec, isMimeBundle, type BundleOptions } from "./bundle";
+export { toBundle, describeSpec, isMimeBundle, staticVariant, bundleMetadata, type BundleOptions } from "./bundle";
+export { svgToPng, PNG_SCALE, type RasterResult } from "./raster";
+export { encodePng, encodeIndexedPng, pngSize, PNG_SIGNATURE } from "./png";
+export { RASTER_CELLS } from "./specs/rasterCells";
 export { Chart, chart, JUPYTER_DISPLAY } from "./chart";
 export { display, bundleOf, type Displayable, type DisplayOptions, type DisplayRoute } from "./display";
 export { sendThroughTslab, tslabWriter, type DisplayDataContent, type TslabRoute } from "./tslabDisplay";

@@ -10,15 +10,26 @@
 export const VEGALITE_MIME = "application/vnd.vegalite.v5+json";
 /** Static SVG rendered in Node by vega: what the classic Notebook, GitHub and nbconvert show. */
 export const SVG_MIME = "image/svg+xml";
+/**
+ * A PNG (base64, 2× for high-DPI) rendered in Node by resvg: what an untrusted classic Notebook,
+ * nbviewer and GitHub show (they refuse or sanitise SVG from untrusted notebooks).
+ */
+export const PNG_MIME = "image/png";
 /** The plain-text fallback every bundle carries. */
 export const TEXT_MIME = "text/plain";
 export const HTML_MIME = "text/html";
+
+/**
+ * The param a spec declares (value false) to know, in its expressions and filters, that it is
+ * being drawn as a static SVG/PNG (the bundle sets it true there; see bundle.ts `staticVariant`).
+ */
+export const STATIC_PARAM = "staticView";
 
 /** The `$schema` every spec built here carries. */
 export const VEGALITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json";
 
 /** The order front ends should prefer representations in (most capable first). */
-export const MIME_PRIORITY: readonly string[] = [VEGALITE_MIME, SVG_MIME, TEXT_MIME];
+export const MIME_PRIORITY: readonly string[] = [VEGALITE_MIME, SVG_MIME, PNG_MIME, TEXT_MIME];
 
 /** A Jupyter MIME bundle: MIME type → data (JSON for the spec, strings otherwise). */
 export type MimeBundle = Record<string, unknown>;

@@ -111,7 +111,10 @@ export class Figure {
       delete spec.$schema;
       delete spec.config;
       delete spec.description;
-      if (Array.isArray(spec.params)) params.push(...spec.params);
+      // Tick params carry a per-panel prefix; shared ones (staticView) are declared once.
+      if (Array.isArray(spec.params)) {
+        for (const p of spec.params as Array<{ name?: string }>) if (!params.some((q) => (q as { name?: string }).name === p.name)) params.push(p);
+      }
       delete spec.params;
       if (spec.autosize) {
         delete spec.autosize;
@@ -318,14 +321,15 @@ export class Pyplot {
     this.displayChart(fig.toChart(), options);
   }
 
-  /** Writes the current figure to `file`: ".svg" (static) or ".html" (live, self-contained). */
+  /** Writes the current figure to `file`: ".svg" or ".png" (static, PNG at 2×) or ".html" (live, self-contained). */
   savefig(file: string): void {
     const ext = path.extname(file).toLowerCase();
     const fig = this.gcf();
     const chart = fig.toChart();
     if (ext === ".svg") fs.writeFileSync(file, chart.toSVG());
+    else if (ext === ".png") fs.writeFileSync(file, chart.toPNG());
     else if (ext === ".html") fs.writeFileSync(file, toHtmlPage([chart.spec], { title: fig.axes[0]?.title }));
-    else throw new Error(`plt.savefig: "${file}" must end in .svg or .html (PNG needs a browser; open the HTML and export).`);
+    else throw new Error(`plt.savefig: "${file}" must end in .svg, .png or .html.`);
   }
 
   /** Discards the current figure. */

@@ -156,7 +156,7 @@ export class Axes {
     }
     const cmap = options.cmap ?? "viridis";
     colormapScale(cmap, where); // fail now, at the call that named it
-    this.image = { values: read2D(values, `${where} values`), cmap, vmin: options.vmin, vmax: options.vmax, aspect: options.aspect ?? "equal" };
+    this.image = { values: read2D(values, `${where} values`, { allowNaN: true }), cmap, vmin: options.vmin, vmax: options.vmax, aspect: options.aspect ?? "equal" };
     return new AxesImage(this);
   }
 

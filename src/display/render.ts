@@ -97,6 +97,8 @@ function headlessView(spec: VegaLiteSpec) {
 export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
   const { view, logger } = headlessView(spec);
   try {
+    await view.runAsync();
+    primeInlineImages((view.scenegraph() as unknown as { root: SceneNode }).root);
     const svg = await view.toSVG();
     if (logger.errors.length > 0) {
       throw new Error(`Vega could not render the chart: ${logger.errors.join("; ")}`);
@@ -154,11 +156,38 @@ export function renderSvgSync(spec: VegaLiteSpec): string {
     const renderer = new Renderer(view.loader())
       .initialize(null, width, height, [pad.left + origin[0], pad.top + origin[1]], 1, undefined)
       .background(view.background());
-    renderer.render((view.scenegraph() as unknown as { root: unknown }).root);
+    const root = (view.scenegraph() as unknown as { root: SceneNode }).root;
+    primeInlineImages(root);
+    renderer.render(root);
     return renderer.svg();
   } finally {
     view.finalize();
   }
+}
+
+interface SceneNode {
+  marktype?: string;
+  items?: SceneNode[];
+  url?: unknown;
+  image?: unknown;
+}
+
+/**
+ * Image marks with inline `data:` URLs (large heatmaps drawn as pictures) get their image object
+ * now: vega would load it asynchronously through an HTMLImageElement, which Node lacks, and the
+ * SVG would carry an empty href. The SVG renderer needs only `src` (width/height come from the mark).
+ */
+function primeInlineImages(node: SceneNode | undefined): void {
+  if (!node) return;
+  if (node.marktype === "image") {
+    for (const item of node.items ?? []) {
+      if (typeof item.url === "string" && item.url.startsWith("data:")) {
+        item.image = { complete: true, width: 0, height: 0, src: item.url, url: item.url };
+      }
+    }
+    return;
+  }
+  for (const child of node.items ?? []) primeInlineImages(child);
 }
 
 interface SvgStringRenderer {
@@ -174,7 +203,8 @@ function refusingLoader() {
     Promise.reject(new Error(`Charts render offline: put the data inline in the spec instead of loading "${uri}".`));
   return {
     load: refuse,
-    sanitize: (uri: string) => refuse(uri),
+    // Inline images (data: URLs) are allowed: they are part of the spec, not a fetch.
+    sanitize: (uri: string) => (typeof uri === "string" && uri.startsWith("data:") ? Promise.resolve({ href: uri }) : refuse(uri)),
     http: refuse,
     file: refuse,
   };

@@ -1,7 +1,7 @@
 /**
  * Plugs the optional native addon `mechinterp-native-gemm` into TensorFlow.js's wasm and cpu
  * backends: BatchMatMul and _FusedMatMul (with a bias) go to cblas_sgemm from OpenBLAS or
- * Accelerate, multi-threaded; Transpose and Slice copy tiles and rows natively; and fused kernels
+ * Accelerate, or to the addon's portable cache-blocked SGEMM where neither was found, multi-threaded; Transpose and Slice copy tiles and rows natively; and fused kernels
  * (GPT-2's GELU, LayerNorm, causal attention, weight centring) are registered under this package's
  * own kernel names (see model/fusedOps.ts, which falls back to plain tf ops).
  *
@@ -14,6 +14,7 @@
  * activations) goes to the backend's original kernel, so results never depend on the addon being
  * present, only speed does.
  */
+import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
 
 interface NativeGemm {
@@ -35,6 +36,8 @@ interface NativeGemm {
   slice(src: Buf, srcOffset: number, shape: number[], begin: number[], size: number[], dst: Buf, dstOffset: number): boolean;
   centerRows(x: Buf, xOffset: number, rows: number, n: number, out: Buf, outOffset: number): void;
   scaleCenterColumns(w: Buf, wOffset: number, groups: number, rows: number, cols: number, scale: Buf | null, scaleOffset: number, center: boolean, out: Buf, outOffset: number): void;
+  /** Which BLAS the build linked ("none": portable kernel only) and which multiply runs now. */
+  gemmInfo?(): { blas: string; kernel: "blas" | "portable" };
   causalAttention(
     q: Buf, qOffset: number, k: Buf, kOffset: number, matrices: number, pos: number, dHead: number, divisor: number,
     scores: Buf | null, scoresOffset: number, pattern: Buf, patternOffset: number
@@ -52,9 +55,9 @@ export const SCALE_CENTER_COLUMNS_KERNEL = "MechinterpScaleCenterColumns";
 let addon: NativeGemm | null | undefined;
 /** Off: every registered native kernel defers to tfjs (for comparisons and tests); see setNativeKernelsEnabled. */
 let enabled = true;
-let addonError: string | undefined;
+let addonError: { reason: string; fix: string } | undefined;
 
-/** The addon, or null when it is not built (the reason is in nativeMatMulStatus()). */
+/** The addon, or null when it is not built (the reason is in nativeKernelsStatus()). */
 function loadAddon(): NativeGemm | null {
   if (addon === undefined) {
     try {
@@ -62,7 +65,7 @@ function loadAddon(): NativeGemm | null {
       addon = require("mechinterp-native-gemm") as NativeGemm;
     } catch (err) {
       addon = null;
-      addonError = (err as Error).message.split("\n")[0];
+      addonError = explainLoadError(err as NodeJS.ErrnoException);
     }
   }
   return addon;
@@ -302,8 +305,63 @@ export function nativeKernelsActive(backendName: string): boolean {
   return enabled && installed.has(backendName);
 }
 
-/** For "Using device" lines and the benchmark: whether the native multiply is available, and why not. */
-export function nativeKernelsStatus(): { available: boolean; reason?: string } {
+/** What nativeKernelsStatus() reports. */
+export interface NativeKernelsStatus {
+  /** Whether the addon loaded. */
+  available: boolean;
+  /** The BLAS it was built with: "openblas", "accelerate", or "none" (our portable kernel only). */
+  blas?: string;
+  /** The matrix multiply it runs now: the BLAS's, or the portable cache-blocked one. */
+  gemmKernel?: "blas" | "portable";
+  /** When not available: why, in one line. */
+  reason?: string;
+  /** When not available: the one command (run in the package's folder) that builds it. */
+  fix?: string;
+}
+
+/** For "Using device" lines and the benchmark: whether the native kernels are available, which, and why not. */
+export function nativeKernelsStatus(): NativeKernelsStatus {
   const gemm = loadAddon();
-  return gemm ? { available: true } : { available: false, reason: addonError };
+  if (!gemm) return { available: false, ...addonError };
+  // Builds from before the portable kernel lack gemmInfo; they always linked a BLAS.
+  const info = typeof gemm.gemmInfo === "function" ? gemm.gemmInfo() : { blas: process.platform === "darwin" ? "accelerate" : "openblas", kernel: "blas" as const };
+  return { available: true, blas: info.blas, gemmKernel: info.kernel };
+}
+
+/** "OpenBLAS", "Accelerate" or "portable SGEMM": which multiply the native kernels use. */
+export function nativeGemmLabel(status: NativeKernelsStatus = nativeKernelsStatus()): string {
+  if (status.gemmKernel === "portable") return "portable SGEMM";
+  return status.blas === "accelerate" ? "Accelerate" : "OpenBLAS";
+}
+
+/** The folder holding this package's package.json, where `npm rebuild` must run. */
+const PACKAGE_ROOT = path.resolve(__dirname, "..", "..", "..");
+
+/** Turns require()'s error into a plain reason and the command that fixes it. */
+function explainLoadError(err: NodeJS.ErrnoException): { reason: string; fix: string } {
+  const first = err.message.split("\n")[0];
+  const rebuild = `npm rebuild mechinterp-native-gemm (in ${PACKAGE_ROOT})`;
+  if (err.code === "MODULE_NOT_FOUND" && first.includes("'mechinterp-native-gemm'")) {
+    return { reason: "the optional package mechinterp-native-gemm is not installed (npm left it out after a failed build)", fix: `npm install (in ${PACKAGE_ROOT})` };
+  }
+  if (err.code === "MODULE_NOT_FOUND" && first.includes("mechinterp_gemm.node")) {
+    return { reason: "the addon in native/ was never built (npm skipped or could not run its install script)", fix: rebuild };
+  }
+  return { reason: `the addon failed to load (${first})`, fix: rebuild };
+}
+
+let warned = false;
+
+/**
+ * Says once per process, on stderr, that the native kernels are missing, why, and the command that
+ * builds them. Called by initBackend when it picks wasm or cpu and the addon did not load.
+ */
+export function warnNativeKernelsMissing(): void {
+  const status = nativeKernelsStatus();
+  if (warned || status.available) return;
+  warned = true;
+  process.stderr.write(
+    `mechinterp-ts: native kernels not loaded: ${status.reason}. Matrix multiplies fall back to TensorFlow.js's own ` +
+      `kernels, several times slower. To build them run: ${status.fix}\n`
+  );
 }

@@ -9,6 +9,7 @@ import * as path from "path";
 import { tf } from "../backend";
 import { DownloadProgressCallback, downloadHubFile, stderrProgressBar } from "../weights/hub";
 import { checkFinite } from "../weights/checkFinite";
+import { corruptFileHint } from "../weights/corruptFileHint";
 import { shapeString } from "../weights/hostTensor";
 import { downloadOptionalHubFile } from "../weights/hubOptionalFile";
 import { SafetensorsFile, checkWeightDtypes, openSafetensors, readF32Into, readTensor } from "../weights/safetensors";
@@ -192,7 +193,8 @@ function readJson(file: string): unknown {
   try {
     return JSON.parse(fs.readFileSync(file, "utf8"));
   } catch (err) {
-    throw new Error(`Cannot read SAE config ${file}: ${(err as Error).message}`);
+    const what = err instanceof SyntaxError ? `it is not valid JSON (${err.message}).` : `${(err as Error).message}.`;
+    throw new Error(`Cannot read SAE config ${file}: ${what}${err instanceof SyntaxError ? corruptFileHint(file) : ""}`);
   }
 }
 

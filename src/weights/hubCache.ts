@@ -11,6 +11,7 @@
  *
  * Only paths and files here: no network (that is hub.ts).
  */
+import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -106,26 +107,27 @@ export function writeRef(paths: HubCachePaths, revision: string, commit: string)
 /**
  * Makes `pointer` (a snapshot file) show the content of `blob`: a relative symlink as huggingface_hub
  * makes, else a hard link, else a copy (Windows without developer mode, some network drives). The
- * copy is written beside the pointer and renamed, so the pointer never names a half-written file.
+ * link or copy is made beside the pointer under a name of this call's own and renamed over it, so
+ * several processes may link the same file at once and the pointer is never missing or half-written.
  */
 export function linkSnapshotFile(blob: string, pointer: string): void {
   fs.mkdirSync(path.dirname(pointer), { recursive: true });
-  fs.rmSync(pointer, { force: true });
+  const tmp = `${pointer}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
   try {
-    fs.symlinkSync(path.relative(path.dirname(pointer), blob), pointer);
-    return;
-  } catch {
-    // symlinks not allowed here; fall through
+    try {
+      fs.symlinkSync(path.relative(path.dirname(pointer), blob), tmp);
+    } catch {
+      try {
+        fs.linkSync(blob, tmp); // symlinks not allowed here
+      } catch {
+        fs.copyFileSync(blob, tmp); // different volume or no hard links either
+      }
+    }
+    fs.renameSync(tmp, pointer);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
   }
-  try {
-    fs.linkSync(blob, pointer);
-    return;
-  } catch {
-    // different volume or no hard links either
-  }
-  const tmp = `${pointer}.${process.pid}.tmp`;
-  fs.copyFileSync(blob, tmp);
-  fs.renameSync(tmp, pointer);
 }
 
 /** True for a name that is safe as one path segment (a commit hash or an etag from the server). */

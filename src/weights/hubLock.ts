@@ -1,7 +1,8 @@
 /**
  * A lock file per download, so that any number of processes sharing one hub cache download each
- * file once and never write into each other's partial file (huggingface_hub takes a file lock on
- * `blobs/<etag>.lock` for the same reason).
+ * file once and never write into each other's partial file (huggingface_hub takes a file lock per
+ * blob for the same reason, in `.locks/<repo folder>/<etag>.lock`, with flock(); the two do not see
+ * each other's locks).
  *
  * Node has no flock(), so the lock is a file created with O_EXCL ("wx"): whoever creates it owns it.
  * The owner touches it every few seconds; a lock whose owner is gone — a dead process on this host,
@@ -52,8 +53,10 @@ async function acquire(lockPath: string, options: FileLockOptions): Promise<() =
     const owner = readOwner(lockPath);
     if (isStale(seen, owner, staleMs)) {
       // Take it over only if it is still the same stale file (not one a third process just made).
+      // (An inode number may be reused at once, so the owner it names must be the same too.)
       const again = statOrUndefined(lockPath);
-      if (again !== undefined && again.ino === seen.ino && again.mtimeMs === seen.mtimeMs) fs.rmSync(lockPath, { force: true });
+      const sameOwner = JSON.stringify(readOwner(lockPath)) === JSON.stringify(owner);
+      if (again !== undefined && again.ino === seen.ino && again.mtimeMs === seen.mtimeMs && sameOwner) fs.rmSync(lockPath, { force: true });
       continue;
     }
     const waited = Date.now() - started;

@@ -9,6 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { HookedTransformerConfig, configFromHf } from "../model/config";
 import { checkFinite } from "./checkFinite";
+import { corruptFileHint } from "./corruptFileHint";
 import { checkHfShapes, convertGpt2Weights, isIgnoredHfKey, normaliseHfKey } from "./convertGpt2";
 import { tf } from "../backend";
 import { TensorStateDict } from "./stateDict";
@@ -102,7 +103,8 @@ export function readCheckpointConfig(source: ModelSource): HookedTransformerConf
   try {
     configJson = JSON.parse(fs.readFileSync(source.configPath, "utf8"));
   } catch (err) {
-    throw new Error(`Cannot read ${source.configPath}: ${(err as Error).message}`);
+    const what = err instanceof SyntaxError ? `it is not valid JSON (${err.message}).` : `${(err as Error).message}.`;
+    throw new Error(`Cannot read ${source.configPath}: ${what}${err instanceof SyntaxError ? corruptFileHint(source.configPath) : ""}`);
   }
   return configFromHf(configJson, source.modelName, source.configPath);
 }

@@ -8,7 +8,9 @@
  *    which answers 200 with ETag (the git blob sha1), X-Repo-Commit and the bytes.
  *  - Unknown repo: 401 X-Error-Code RepoNotFound; unknown file: 404 EntryNotFound; unknown revision: 404
  *    RevisionNotFound; gated repo without the right token: 403 GatedRepo.
- * `behaviour` makes the CDN misbehave: cut the connection mid-body, ignore Range, send wrong bytes.
+ * `behaviour` makes the servers misbehave as real networks do: cut or stall the connection mid-body,
+ * trickle, ignore Range, send wrong bytes, answer a small file with an HTML page (a captive portal),
+ * redirect in a loop, answer 500, send a chosen ETag.
  * Every request to either server is logged in `requests`.
  */
 import { createHash, randomBytes } from "node:crypto";
@@ -34,7 +36,23 @@ export interface LoopbackHubBehaviour {
   corrupt?: boolean;
   /** The repo is gated: resolve requests need `Authorization: Bearer <requireToken>`. */
   requireToken?: string;
+  /** Send every body (CDN and small files) `bytes` at a time, one piece every `everyMs`. */
+  trickle?: { bytes: number; everyMs: number };
+  /**
+   * These small files are answered (HEAD and GET of /api/resolve-cache) with an HTML page, status 200,
+   * the real file's git-sha1 as ETag and no Content-Length, as a captive portal or proxy might.
+   */
+  htmlFor?: string[];
+  /** "hub": resolve requests redirect to themselves forever; "cdn": the CDN redirects to itself forever. */
+  redirectLoop?: "hub" | "cdn";
+  /** Answer this status (e.g. 500) on every resolve request ("hub") or every CDN request ("cdn"). */
+  failWith?: { status: number; where: "hub" | "cdn" };
+  /** ETag sent for these small files instead of their git-sha1. */
+  etags?: Record<string, string>;
 }
+
+/** What the captive portal of `htmlFor` answers. */
+export const CAPTIVE_PORTAL_HTML = "<!DOCTYPE html>\n<html><head><title>Sign in to the network</title></head><body>Log in</body></html>\n";
 
 export interface LoggedRequest {
   method: string;
@@ -124,6 +142,17 @@ export class LoopbackHub {
 
   private handleCdn(req: http.IncomingMessage, res: http.ServerResponse): void {
     const { url, entry } = this.log(req, this.cdnUrl);
+    const { failWith, redirectLoop } = this.behaviour;
+    if (failWith?.where === "cdn") {
+      entry.status = failWith.status;
+      res.writeHead(failWith.status, { "Content-Type": "text/plain" });
+      return void res.end("InternalError");
+    }
+    if (redirectLoop === "cdn") {
+      entry.status = 302;
+      res.writeHead(302, { Location: `${url.pathname}${url.search}` });
+      return void res.end();
+    }
     const sha = /^\/cdn-lfs\/([0-9a-f]{64})$/.exec(url.pathname)?.[1];
     const file = Object.keys(this.files).find((f) => this.isLfs(f) && this.sha256(f) === sha);
     if (file === undefined) {
@@ -147,8 +176,19 @@ export class LoopbackHub {
     const cachePrefix = `/api/resolve-cache/models/${this.repoId}/${this.commit}/`;
     if (pathname.startsWith(cachePrefix) && pathname.slice(cachePrefix.length) in this.files) {
       const file = pathname.slice(cachePrefix.length);
+      const etag = `"${this.behaviour.etags?.[file] ?? this.gitSha1(file)}"`;
+      if (this.behaviour.htmlFor?.includes(file)) {
+        // Chunked, so no Content-Length: the size cannot be checked, only the ETag.
+        entry.status = 200;
+        res.writeHead(200, { ETag: etag, "X-Repo-Commit": this.commit, "Content-Type": "text/html", "Transfer-Encoding": "chunked" });
+        if (req.method === "HEAD") return void res.end();
+        return void this.sendBody(res, Buffer.from(CAPTIVE_PORTAL_HTML), false);
+      }
       const content = this.files[file].content;
-      return send(200, { ETag: `"${this.gitSha1(file)}"`, "X-Repo-Commit": this.commit, "Content-Length": content.length }, content);
+      entry.status = 200;
+      res.writeHead(200, { ETag: etag, "X-Repo-Commit": this.commit, "Content-Length": content.length });
+      if (req.method === "HEAD") return void res.end();
+      return void this.sendBody(res, content, false);
     }
     const prefix = `/${this.repoId}/resolve/`;
     if (!pathname.startsWith(prefix)) {
@@ -158,6 +198,12 @@ export class LoopbackHub {
     const file = fileParts.join("/");
     if (revision !== "main" && revision !== this.commit) {
       return send(404, { "X-Error-Code": "RevisionNotFound", "X-Error-Message": `Invalid rev id: ${revision}` });
+    }
+    if (this.behaviour.failWith?.where === "hub") {
+      return send(this.behaviour.failWith.status, { "Content-Type": "text/plain" }, Buffer.from("Internal Error"));
+    }
+    if (this.behaviour.redirectLoop === "hub") {
+      return send(302, { Location: `/${this.repoId}/resolve/${revision}/${file}`, "Content-Length": 0 });
     }
     if (this.behaviour.requireToken && req.headers.authorization !== `Bearer ${this.behaviour.requireToken}`) {
       return send(403, {
@@ -228,14 +274,34 @@ export class LoopbackHub {
     entry.status = status;
     res.writeHead(status, headers);
     if (req.method === "HEAD") return void res.end();
+    this.sendBody(res, body, true);
+  }
 
-    const { cutAfterBytes, cutTimes } = this.behaviour;
-    if (cutAfterBytes !== undefined && this.cutsDone < (cutTimes ?? Infinity) && cutAfterBytes < body.length) {
+  /** Sends `body`, trickled as `behaviour` says, and (CDN bodies only) cut or stalled. */
+  private sendBody(res: http.ServerResponse, body: Buffer, cdn: boolean): void {
+    const { cutAfterBytes, cutTimes, trickle } = this.behaviour;
+    if (cdn && cutAfterBytes !== undefined && this.cutsDone < (cutTimes ?? Infinity) && cutAfterBytes < body.length) {
       this.cutsDone++;
       // Send part of the promised body, then drop the connection as a flaky network would.
       res.write(body.subarray(0, cutAfterBytes), () => {
         if (this.behaviour.cutMode !== "stall") setTimeout(() => res.socket?.destroy(), 20);
       });
+      return;
+    }
+    if (trickle) {
+      let sent = 0;
+      const timer = setInterval(() => {
+        if (res.destroyed) return void clearInterval(timer);
+        const piece = body.subarray(sent, sent + trickle.bytes);
+        sent += piece.length;
+        if (sent >= body.length) {
+          clearInterval(timer);
+          res.end(piece);
+        } else {
+          res.write(piece);
+        }
+      }, trickle.everyMs);
+      res.on("close", () => clearInterval(timer));
       return;
     }
     res.end(body);

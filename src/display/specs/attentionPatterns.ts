@@ -15,7 +15,8 @@
  * zero in a causal model) is left blank.
  */
 import { read3D } from "../data";
-import { VEGALITE_SCHEMA } from "../mime";
+import { STATIC_PARAM, VEGALITE_SCHEMA } from "../mime";
+import { attentionRasterSpec } from "./attentionRaster";
 import { matplotlibConfig } from "../theme";
 import type { Values3D, VegaLiteSpec } from "../types";
 import { textLines } from "./text";
@@ -40,6 +41,16 @@ export interface AttentionPatternsOptions {
   /** Side of one cell of the large view in pixels (default: 320 px / tokens, within 8–40). */
   cellSize?: number;
 }
+
+/** The subtitle where the viewer can be used: how. */
+export const INTERACTIVE_HINT = "Heads: hover to view, click to lock";
+/** The subtitle of the static SVG/PNG: where the interactive view is. */
+export const STATIC_CAPTION = "Static picture: hover and click heads in JupyterLab, VS Code or the HTML page";
+/**
+ * Heads × tokens² above which heads are drawn as pictures: 12 heads × 16 tokens still draws one
+ * rect per cell (~0.4 MB of SVG, exact hover everywhere); 12 × 40 as rects would be 2.4 MB.
+ */
+export const RASTER_VIEWER_CELLS = 12 * 16 * 16;
 
 /** What a token looks like on an axis: whitespace made visible, long tokens shortened. */
 export function tokenLabel(token: string): string {
@@ -80,6 +91,50 @@ export function attentionPatternsSpec(options: AttentionPatternsOptions): VegaLi
   const labels = tokens.map(tokenLabel);
   const n = tokens.length;
 
+  const thumb = options.thumbnailSize ?? 56;
+  const columns = options.columns ?? Math.min(nHeads, 12);
+  const colors = headColors(nHeads);
+  const lockParams = [
+    {
+      name: "lock",
+      value: [{ head: initialHead }],
+      select: { type: "point", fields: ["head"], on: "click", clear: false, toggle: false },
+      bind: { input: "range", min: 0, max: nHeads - 1, step: 1, name: "Head " },
+    },
+    {
+      name: "hover",
+      select: { type: "point", fields: ["head"], on: "pointerover", clear: "pointerout", toggle: false },
+    },
+  ];
+  // The head shown large: the hovered one, else the locked one (click or slider).
+  const shownHeadExpr =
+    `hover && hover.head && length(hover.head) ? hover.head[0] : ` +
+    `(lock && lock.head && length(lock.head) ? lock.head[0] : ${initialHead})`;
+  const headerParams = [
+    { name: "tokenLabels", value: labels },
+    { name: "headLabels", value: headLabels },
+    { name: "shownHead", expr: shownHeadExpr },
+    // true in the static SVG/PNG (bundle.ts): no hover/click hints there, a caption instead
+    { name: STATIC_PARAM, value: false },
+  ];
+  const title = {
+    text: textLines(options.title) ?? "Attention patterns",
+    subtitle: { expr: `${STATIC_PARAM} ? ${JSON.stringify(STATIC_CAPTION)} : ${JSON.stringify(INTERACTIVE_HINT)}` },
+    anchor: "start",
+    subtitleColor: "#555555",
+    subtitleFontSize: 11,
+  };
+  const config = { ...matplotlibConfig(), view: { stroke: "#bbbbbb", strokeWidth: 0.8 } };
+  const description = `Attention patterns: ${nHeads} heads × ${n} tokens`;
+  // Past RASTER_VIEWER_CELLS cells one rect each is megabytes of SVG: draw each head as a picture.
+  if (nHeads * n * n > RASTER_VIEWER_CELLS) {
+    const bigSize = options.cellSize ? options.cellSize * n : Math.min(560, Math.max(320, n * 4));
+    return {
+      $schema: VEGALITE_SCHEMA,
+      ...attentionRasterSpec({ attention, labels, headLabels, colors, mask, thumb, columns, bigSize, headerParams, title, config, lockParams, description }),
+    };
+  }
+
   const values: Record<string, unknown>[] = [];
   attention.forEach((plane, head) =>
     plane.forEach((row, query) =>
@@ -90,11 +145,8 @@ export function attentionPatternsSpec(options: AttentionPatternsOptions): VegaLi
     )
   );
 
-  const thumb = options.thumbnailSize ?? 56;
-  const columns = options.columns ?? Math.min(nHeads, 12);
   const cell = options.cellSize ?? Math.max(8, Math.min(40, Math.floor(320 / n)));
   const bigSize = cell * n;
-  const colors = headColors(nHeads);
   const headColor = {
     field: "head",
     type: "ordinal",
@@ -108,11 +160,6 @@ export function attentionPatternsSpec(options: AttentionPatternsOptions): VegaLi
     legend: null,
   };
   const noAxis = { axis: null, scale: { paddingInner: 0, paddingOuter: 0 } };
-
-  // The head shown large: the hovered one, else the locked one (click or slider).
-  const shownHeadExpr =
-    `hover && hover.head && length(hover.head) ? hover.head[0] : ` +
-    `(lock && lock.head && length(lock.head) ? lock.head[0] : ${initialHead})`;
 
   const thumbnails = {
     facet: {
@@ -143,19 +190,8 @@ export function attentionPatternsSpec(options: AttentionPatternsOptions): VegaLi
           // One transparent rect per thumbnail, on top: the click/hover target and the frame that
           // marks the locked head.
           transform: [{ filter: "datum.query == 0 && datum.key == 0" }],
-          params: [
-            {
-              name: "lock",
-              value: [{ head: initialHead }],
-              select: { type: "point", fields: ["head"], on: "click", clear: false, toggle: false },
-              bind: { input: "range", min: 0, max: nHeads - 1, step: 1, name: "Head " },
-            },
-            {
-              name: "hover",
-              select: { type: "point", fields: ["head"], on: "pointerover", clear: "pointerout", toggle: false },
-            },
-          ],
-          mark: { type: "rect", fill: "transparent", cursor: "pointer" },
+          params: lockParams,
+          mark: { type: "rect", fill: "transparent", cursor: "pointer", aria: false },
           encoding: {
             x: { value: 0 },
             x2: { value: "width" },
@@ -203,20 +239,10 @@ export function attentionPatternsSpec(options: AttentionPatternsOptions): VegaLi
 
   return {
     $schema: VEGALITE_SCHEMA,
-    description: `Attention patterns: ${nHeads} heads × ${n} tokens`,
-    title: {
-      text: textLines(options.title) ?? "Attention patterns",
-      subtitle: "Heads: hover to view, click to lock",
-      anchor: "start",
-      subtitleColor: "#555555",
-      subtitleFontSize: 11,
-    },
-    config: { ...matplotlibConfig(), view: { stroke: "#bbbbbb", strokeWidth: 0.8 } },
-    params: [
-      { name: "tokenLabels", value: labels },
-      { name: "headLabels", value: headLabels },
-      { name: "shownHead", expr: shownHeadExpr },
-    ],
+    description,
+    title,
+    config,
+    params: headerParams,
     data: { values: values.map((v) => ({ ...v, headLabel: headLabels[v.head as number] })) },
     vconcat: [thumbnails, bigView],
     spacing: 16,
