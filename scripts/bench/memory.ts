@@ -100,14 +100,16 @@ export async function memoryBench(flags: MemoryFlags, smallCheckpointDir: string
   const json: Record<string, unknown> = {};
 
   // 1. Re-runs under the kernel.
-  const probeAfter = [1, 10, 100, 200].filter((n) => n <= flags.runs);
+  const probeAfter = [1, 10, 25, 50, 75, 100, 125, 150, 175, 200].filter((n) => n <= flags.runs);
   if (!probeAfter.includes(flags.runs)) probeAfter.push(flags.runs);
   const rerunRows: string[][] = [];
   const reruns: unknown[] = [];
   for (const tokens of flags.rerunTokens) {
     log(`Re-running the runWithCache cell ${flags.runs} times at ${tokens} tokens under the tslab kernel ...`);
     const t0 = performance.now();
-    const r = await runRerunNotebook({ checkpointDir: smallCheckpointDir, tokens, runs: flags.runs, probeAfter, cellTimeoutS: 900 });
+    const probeFile = path.join(os.tmpdir(), `mechinterp-rerun-probes-${process.pid}-${tokens}.jsonl`);
+    log(`  probes are appended to ${probeFile} as they happen`);
+    const r = await runRerunNotebook({ checkpointDir: smallCheckpointDir, tokens, runs: flags.runs, probeAfter, cellTimeoutS: 900, probeFile });
     log(`  ${((performance.now() - t0) / 1000).toFixed(0)} s; ${r.ok ? "all cells ran" : `FAILED: ${r.error}`}`);
     reruns.push({ tokens, ...r });
     for (const p of r.probes) {

@@ -25,6 +25,8 @@ export interface RerunOptions {
   /** Backend for the kernel ($MECHINTERP_BACKEND); default: chosen from the model's size. */
   backend?: string;
   cellTimeoutS?: number;
+  /** Also append each probe as a JSON line to this file as it happens (to follow a long run). */
+  probeFile?: string;
 }
 
 export interface Probe {
@@ -68,9 +70,10 @@ export function rerunCells(o: RerunOptions): string[] {
     // The chapter's cell, unchanged; the timing lines around it are separate statements.
     cells.push(`runStarted = performance.now();\nconst [logits, cache] = model.runWithCache(tokens);\nlastRunS = (performance.now() - runStarted) / 1000;`);
     if (probes.has(run)) {
+      const line = `JSON.stringify({ run: ${run}, numTensors: tf.memory().numTensors, tensorBytes: tf.memory().numBytes, held: heldBytes(), rssBytes: process.memoryUsage().rss, lastRunS: lastRunS })`;
       cells.push(
-        `console.log(${JSON.stringify(PROBE)} + JSON.stringify({ run: ${run}, numTensors: tf.memory().numTensors, tensorBytes: tf.memory().numBytes, ` +
-          `held: heldBytes(), rssBytes: process.memoryUsage().rss, lastRunS: lastRunS }));`
+        `console.log(${JSON.stringify(PROBE)} + ${line});` +
+          (o.probeFile ? `\nrequire("fs").appendFileSync(${JSON.stringify(o.probeFile)}, ${line} + "\\n");` : "")
       );
     }
   }
