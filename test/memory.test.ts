@@ -286,6 +286,13 @@ describe("memory", function () {
     });
   });
 
+  it("no process listener of the wasm glue rethrows (a stray async error must not end a notebook kernel)", async function () {
+    if (tf.getBackend() !== "wasm") this.skip();
+    await initBackend();
+    const sources = [...process.listeners("uncaughtException"), ...process.listeners("unhandledRejection")].map((l) => Function.prototype.toString.call(l));
+    assert.deepEqual(sources.filter((src) => /ExitStatus|throw reason/.test(src)), []);
+  });
+
   describe("the backend from the model's size", () => {
     const shape = (nLayers: number, dModel: number) => gpt2ParameterCount({ nLayers, dModel, dMlp: 4 * dModel, dVocab: 50257, nCtx: 1024 });
     const base = { tensorflowAvailable: false, availableRamBytes: 20 * GB, wasmFreeBytes: 4294901760 - 2 ** 28 };

@@ -66,9 +66,26 @@ export function wasmBufferBytes(): number {
   return bufferBytes;
 }
 
+/**
+ * tfjs-backend-wasm's Emscripten glue adds process listeners that rethrow every uncaught exception
+ * and unhandled rejection, which ends the process even where the host handles them: under tslab, a
+ * stray asynchronous error (e.g. its ZeroMQ socket reporting "busy") killed the kernel after ~150
+ * re-runs, and in scripts they exit with code 7. Removing them restores the host's (or Node's own)
+ * handling; nothing of the wasm module depends on them.
+ */
+function removeRethrowingListeners(): void {
+  const rethrows = (listener: (...args: never[]) => unknown): boolean => {
+    const source = Function.prototype.toString.call(listener).replace(/\s+/g, " ");
+    return /instanceof ExitStatus\) ?\) ?\{ ?throw ex;? ?\}/.test(source) || /^function ?\(reason\) ?\{ ?throw reason;? ?\}$/.test(source);
+  };
+  for (const l of process.listeners("uncaughtException")) if (rethrows(l)) process.removeListener("uncaughtException", l);
+  for (const l of process.listeners("unhandledRejection")) if (rethrows(l)) process.removeListener("unhandledRejection", l);
+}
+
 /** Installs the guard on the wasm backend once it is initialised (idempotent; a no-op on other backends). */
 export function installHeapGuard(): void {
   if (tf.getBackend() !== "wasm") return;
+  removeRethrowingListeners();
   const wasm = (tf.backend() as unknown as { wasm?: WasmModule }).wasm;
   if (!wasm || guarded === wasm) return;
   guarded = wasm;
