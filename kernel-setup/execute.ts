@@ -4,6 +4,7 @@
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { DENO_KERNEL_NAME } from "./denoKernel";
 import { projectRoot } from "./kernelspec";
 
 export interface ExecuteOptions {
@@ -20,6 +21,11 @@ export interface ExecuteOptions {
   startupTimeoutS?: number;
   /** Environment for the client and so for the kernel (default process.env). */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Seconds to keep listening for a cell's outputs after its idle status. Default: 0.5 for Deno's
+   * kernel (it sends printed output after idle, see nbexec.py), 0 otherwise.
+   */
+  lateOutputGraceS?: number;
   /** Progress lines from the driver ("[3/17] const x = ..."). */
   onProgress?: (line: string) => void;
 }
@@ -43,6 +49,10 @@ export interface ExecuteReport {
   executed: number;
   seconds: number;
   error: CellError | null;
+  /** Seconds until the kernel answered (null when it did not start). */
+  kernelStartSeconds?: number | null;
+  /** Seconds each executed cell took, in order. */
+  cellSeconds?: number[];
 }
 
 export const DRIVER = "nbexec.py";
@@ -61,6 +71,7 @@ export function executeNotebook(options: ExecuteOptions): Promise<ExecuteReport>
     "--cwd", options.cwd ?? path.dirname(path.resolve(options.input)),
     "--timeout", String(options.cellTimeoutS ?? 900),
     "--startup-timeout", String(options.startupTimeoutS ?? 120),
+    "--late-output-grace", String(options.lateOutputGraceS ?? (options.kernelName === DENO_KERNEL_NAME ? 0.5 : 0)),
   ];
   return new Promise((resolve, reject) => {
     const child = spawn(options.python, args, { env: options.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });

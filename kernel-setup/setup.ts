@@ -7,13 +7,16 @@
  *      checkout, whose launcher runs the tslab of the checkout that holds the notebook
  *      (kernelspec.ts); this checkout becomes the one used for notebooks outside any checkout;
  *   4. a check that the kernel runs a cell through a real Jupyter client; remembered in
- *      .cache/kernel-setup.json until anything it depends on changes.
+ *      .cache/kernel-setup.json until anything it depends on changes;
+ *   5. where this checkout has the optional `deno` binary, the second kernel `mechinterp-ts-deno`
+ *      (Deno's own Jupyter kernel) registered and checked the same way (denoSetup.ts).
  */
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { confirmInstall } from "./consent";
+import { setupDenoKernel, type DenoSetupResult } from "./denoSetup";
 import { executeNotebook, describeCellError } from "./execute";
 import { machineFacts, manualInstructions, planJupyterInstall, runInstallPlan } from "./install";
 import { KERNEL_NAME, codeNotebook, kernelSpec, projectRoot, registeredCheckout, writeKernelSpec } from "./kernelspec";
@@ -37,6 +40,8 @@ export interface SetupOptions {
   env?: NodeJS.ProcessEnv;
   /** Progress lines (default: stderr). */
   log?: (line: string) => void;
+  /** Deno's kernel: "required" fails set-up without it (`--kernel deno`); default "optional". */
+  deno?: "optional" | "required";
 }
 
 export interface SetupResult {
@@ -45,6 +50,8 @@ export interface SetupResult {
   kernelFile: string;
   /** "now": the kernel ran a cell in this call; "before": an earlier identical set-up did. */
   verified: "now" | "before";
+  /** Deno's kernel: registered (and checked), or why not. */
+  deno: DenoSetupResult;
 }
 
 const STAMP_VERSION = 1;
@@ -77,7 +84,12 @@ export function envWithKernels(kernelsDir: string, env: NodeJS.ProcessEnv = proc
 }
 
 /** Executes `console.log(6 * 7)` under the kernel through nbclient; throws with details unless it prints 42. */
-export async function verifyKernel(python: PythonInfo, kernelsDir: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export async function verifyKernel(
+  python: PythonInfo,
+  kernelsDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+  kernelName: string = KERNEL_NAME
+): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mechinterp-kernel-check-"));
   try {
     const input = path.join(dir, "check.ipynb");
@@ -88,7 +100,7 @@ export async function verifyKernel(python: PythonInfo, kernelsDir: string, env: 
       python: python.command,
       input,
       output,
-      kernelName: KERNEL_NAME,
+      kernelName,
       cwd: dir,
       cellTimeoutS: 120,
       startupTimeoutS: 120,
@@ -167,14 +179,24 @@ export async function setup(options: SetupOptions = {}): Promise<SetupResult> {
   } catch {
     checked = {};
   }
-  if (!options.force && checked[kernelFile]?.key === key) {
-    return { python, kernelsDir, kernelFile, verified: "before" };
+  let verified: SetupResult["verified"] = "before";
+  if (options.force || checked[kernelFile]?.key !== key) {
+    log(`Checking the kernel through Jupyter (${python.command}, nbclient)...`);
+    await verifyKernel(python, kernelsDir, env);
+    for (const [file] of Object.entries(checked)) if (!fs.existsSync(file)) delete checked[file];
+    checked[kernelFile] = { key, python: python.command, checkedAt: new Date().toISOString() };
+    fs.mkdirSync(path.dirname(stamp), { recursive: true });
+    fs.writeFileSync(stamp, JSON.stringify(checked, null, 2) + "\n");
+    verified = "now";
   }
-  log(`Checking the kernel through Jupyter (${python.command}, nbclient)...`);
-  await verifyKernel(python, kernelsDir, env);
-  for (const [file] of Object.entries(checked)) if (!fs.existsSync(file)) delete checked[file];
-  checked[kernelFile] = { key, python: python.command, checkedAt: new Date().toISOString() };
-  fs.mkdirSync(path.dirname(stamp), { recursive: true });
-  fs.writeFileSync(stamp, JSON.stringify(checked, null, 2) + "\n");
-  return { python, kernelsDir, kernelFile, verified: "now" };
+  const deno = await setupDenoKernel({
+    root,
+    kernelsDir,
+    python: python.command,
+    verify: (name) => verifyKernel(python, kernelsDir, env, name),
+    required: options.deno === "required",
+    force: options.force,
+    log,
+  });
+  return { python, kernelsDir, kernelFile, verified, deno };
 }

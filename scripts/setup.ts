@@ -7,6 +7,7 @@
  */
 import { setup } from "../kernel-setup/setup";
 import { KERNEL_NAME } from "../kernel-setup/kernelspec";
+import { DENO_KERNEL_NAME } from "../kernel-setup/denoKernel";
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -21,6 +22,12 @@ async function main(): Promise<void> {
     `Kernel "${KERNEL_NAME}" ready (${result.verified === "now" ? "checked now" : "checked before"}, ` +
       `${((Date.now() - t0) / 1000).toFixed(1)}s): ${result.kernelFile}\n` +
       `Jupyter: ${result.python.command} (Python ${result.python.version})`
+  );
+  const d = result.deno;
+  console.log(
+    d.kernelFile === undefined
+      ? `No Deno kernel: ${d.missing}`
+      : `Kernel "${DENO_KERNEL_NAME}" (${d.deno}) ${d.verified === "failed" ? "registered, but its check failed (see above)" : `ready (checked ${d.verified})`}: ${d.kernelFile}`
   );
 }
 

@@ -51,6 +51,7 @@ export function at(t: tf.Tensor, ...indices: number[]): tf.Tensor {
 /**
  * One element as a number: `t[i0, ..., iN].item()`. Every dimension must be indexed.
  * @example item(probs, 7)   // probs [d_vocab] -> the probability of token 7
+ * @example item(tf.dot(a, b))   // a scalar tensor, no indices: (a @ b).item()
  */
 export function item(t: tf.Tensor, ...indices: number[]): number {
   if (indices.length !== t.rank) {
@@ -59,6 +60,7 @@ export function item(t: tf.Tensor, ...indices: number[]): number {
         `Use at() to take a slice.`
     );
   }
+  if (t.rank === 0) return t.dataSync()[0]; // a scalar is its own element: `x.item()`
   const element = at(t, ...indices);
   try {
     return element.dataSync()[0];

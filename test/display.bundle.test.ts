@@ -193,6 +193,23 @@ describe("display: MIME bundles and the display channel", function () {
     }
   });
 
+  it("under `deno run`, where reading Deno.jupyter throws, prints the text line instead of failing", () => {
+    const g = globalThis as { Deno?: unknown };
+    g.Deno = {
+      get jupyter(): never {
+        throw new Error("Deno.jupyter is only available in `deno jupyter` subcommand");
+      },
+    };
+    try {
+      const routes: DisplayRoute[] = [];
+      const printed = captureOutput(() => display(charts.line, { onRoute: (r) => routes.push(r) }));
+      assert.deepStrictEqual(routes, ["stdout"]);
+      assert.match(printed.stdout, /^<Figure \(plot, 1 series\)/);
+    } finally {
+      delete g.Deno;
+    }
+  });
+
   it("in plain Node prints one text line (or nothing when asked) and does not throw", () => {
     const routes: DisplayRoute[] = [];
     const printed = captureOutput(() => display(charts.line, { onRoute: (r) => routes.push(r) }));

@@ -1,30 +1,40 @@
 /**
  * The chapter notebook, executed headless the way `npm run notebook` does (set-up, nbclient, the
- * tslab kernel), on a tiny generated checkpoint through MODEL_OVERRIDE_DIR: every code cell runs,
- * the prints of the original are there with the right numbers, every chart carries its Vega-Lite
- * spec and SVG, and the HTML page draws every chart in headless Chromium.
+ * tslab kernel; then again on Deno's kernel, `--kernel deno`), on a tiny generated checkpoint through
+ * MODEL_OVERRIDE_DIR: every code cell runs, the prints of the original are there with the right
+ * numbers, every chart carries its Vega-Lite spec and SVG, and the HTML page draws every chart in
+ * headless Chromium. The same checks run for both kernels.
  *
  * Needs Jupyter (Debian: jupyter-notebook python3-nbclient jupyter-nbconvert) and /usr/bin/chromium;
- * `.ci/run` installs them.
+ * `.ci/run` installs them. The Deno run needs the optional dependency `deno` in node_modules: skipped
+ * with the reason without it, except under CI, where it is required.
  */
 import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { KERNEL_NAME, projectRoot } from "../kernel-setup/kernelspec";
+import { DENO_KERNEL_NAME, denoBinary, denoMissingReason } from "../kernel-setup/denoKernel";
 import { CHECKOUT_ENV_VAR, LAUNCHER_FILE } from "../kernel-setup/launcher";
 import { nativeKernelsStatus } from "../src/kernels/nativeKernels";
 import { setup } from "../kernel-setup/setup";
 import { HookedTransformer, tf } from "../src";
 import { at, norm, cosineSimilarity, topK, softmax, item } from "../src/tensorUtils";
-import { DEFAULT_NOTEBOOK, NotebookCellError, NotebookJson, NotebookRun, joinSource, predictionsIn, runNotebook, streamText } from "../scripts/run-notebook";
+import {
+  DEFAULT_NOTEBOOK,
+  NotebookCellError,
+  NotebookJson,
+  NotebookKernel,
+  NotebookRun,
+  joinSource,
+  predictionsIn,
+  runNotebook,
+  streamText,
+} from "../scripts/run-notebook";
 import { writeTinyCheckpoint } from "./fixtures/checkpoint";
 import { chromiumMissing } from "./helpers/displayTools";
 import { requireTool } from "./helpers/requireTool";
-
-const VEGALITE_MIME = "application/vnd.vegalite.v5+json";
-const SVG_MIME = "image/svg+xml";
-const CHROMIUM = "/usr/bin/chromium";
+import { SVG_MIME, VEGALITE_MIME, allStdout, cellWith, codeCells, drawInChromium } from "./helpers/notebookRun";
 
 /** The tiny model: 12 layers because the chapter indexes layers 5, 6 and 11. */
 const TINY = { nLayers: 12, nHeads: 4, dModel: 32, nCtx: 64, dVocab: 50257 };
@@ -41,21 +51,6 @@ function expectedParameterCount(c: typeof TINY): number {
   return c.dVocab * c.dModel + c.nCtx * c.dModel + c.nLayers * perLayer + c.dModel * c.dVocab + c.dVocab;
 }
 
-function codeCells(nb: NotebookJson) {
-  return nb.cells.filter((c) => c.cell_type === "code");
-}
-
-/** The executed code cell whose source contains `marker`. */
-function cellWith(nb: NotebookJson, marker: string) {
-  const cell = codeCells(nb).find((c) => joinSource(c.source).includes(marker));
-  assert.ok(cell, `no code cell contains ${JSON.stringify(marker)}`);
-  return cell;
-}
-
-function allStdout(nb: NotebookJson): string {
-  return nb.cells.map((c) => streamText(c)).join("");
-}
-
 /** The number after `label` in the notebook's stdout. */
 function printedNumber(text: string, label: RegExp): number {
   const m = new RegExp(label.source + String.raw`\s*(-?[\d,]+(?:\.\d+)?)`, "m").exec(text);
@@ -63,7 +58,25 @@ function printedNumber(text: string, label: RegExp): number {
   return Number(m[1].replace(/,/g, ""));
 }
 
-describe("chapter notebook, headless under the tslab kernel", function () {
+/** Each kernel's executed notebook, for the comparison at the end. */
+const runs: Partial<Record<NotebookKernel, NotebookRun>> = {};
+for (const kernel of ["tslab", "deno"] as NotebookKernel[]) describeNotebookRun(kernel);
+
+describe("chapter notebook: the same outputs on both kernels", () => {
+  it("every cell prints the same text and shows the same kinds of output under tslab and Deno", function () {
+    const { tslab, deno } = runs;
+    if (!tslab || !deno) this.skip(); // one of the runs above was skipped or failed, and said why
+    const shape = (run: NotebookRun) =>
+      codeCells(run.executed).map((c) => ({
+        stdout: streamText(c),
+        outputs: (c.outputs ?? []).filter((o) => o.output_type !== "stream").map((o) => [o.output_type, Object.keys(o.data ?? {}).sort()]),
+      }));
+    assert.deepStrictEqual(shape(deno), shape(tslab));
+  });
+});
+
+function describeNotebookRun(kernel: NotebookKernel): void {
+describe(`chapter notebook, headless under the ${kernel} kernel`, function () {
   const root = projectRoot();
   let tmp: string;
   let checkpoint: string;
@@ -73,6 +86,7 @@ describe("chapter notebook, headless under the tslab kernel", function () {
 
   before(async function () {
     this.timeout(900_000);
+    if (kernel === "deno") requireTool(this, "Deno (the optional dependency deno)", denoMissingReason(root));
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "mechinterp-notebook-test-"));
     checkpoint = path.join(tmp, "checkpoint");
     writeTinyCheckpoint(checkpoint, { ...TINY, seed: 7 });
@@ -83,7 +97,9 @@ describe("chapter notebook, headless under the tslab kernel", function () {
       outDir: path.join(tmp, "out"),
       env: { ...process.env, MODEL_OVERRIDE_DIR: checkpoint },
       log: (line) => progress.push(line),
+      kernel,
     });
+    runs[kernel] = run;
   });
 
   after(() => {
@@ -100,13 +116,25 @@ describe("chapter notebook, headless under the tslab kernel", function () {
     }
   });
 
-  it("registered the kernel where it was told: the shared launcher, this project as the default checkout", () => {
+  it("registered the kernel where it was told: the shared launcher, this project as the default checkout", function () {
+    if (kernel !== "tslab") this.skip(); // Deno's kernel.json is checked below
     const spec = JSON.parse(fs.readFileSync(path.join(kernelsDir, KERNEL_NAME, "kernel.json"), "utf8"));
     assert.strictEqual(spec.argv[0], process.execPath);
     assert.strictEqual(spec.argv[1], path.join("{resource_dir}", LAUNCHER_FILE));
     assert.strictEqual(spec.env[CHECKOUT_ENV_VAR], root);
     assert.ok(fs.existsSync(path.join(kernelsDir, KERNEL_NAME, LAUNCHER_FILE)));
     assert.strictEqual(spec.language, "typescript");
+  });
+
+  it("registered Deno's kernel beside it: this checkout's deno binary, permissions stated", function () {
+    if (kernel !== "deno") this.skip();
+    const spec = JSON.parse(fs.readFileSync(path.join(kernelsDir, DENO_KERNEL_NAME, "kernel.json"), "utf8"));
+    assert.deepStrictEqual(spec.argv, [denoBinary(root), "jupyter", "--kernel", "--conn", "{connection_file}"]);
+    assert.ok(spec.argv[0].startsWith(path.join(root, "node_modules") + path.sep), spec.argv[0]);
+    assert.strictEqual(spec.display_name, "TypeScript (mechinterp-ts, Deno)");
+    assert.strictEqual(spec.metadata.permissions.granted, "all");
+    assert.deepStrictEqual(Object.keys(spec.metadata.permissions.uses).sort(), ["env", "ffi", "net", "read", "run", "sys", "write"]);
+    assert.ok(fs.existsSync(path.join(kernelsDir, KERNEL_NAME, "kernel.json")), "tslab's kernel is registered too");
   });
 
   it("the Using device line says which native kernels run, or that they are missing and how to build them", () => {
@@ -223,44 +251,16 @@ describe("chapter notebook, headless under the tslab kernel", function () {
 
   it("the HTML page draws every chart in headless Chromium with no console errors or network requests", async function () {
     requireTool(this, "Chromium", chromiumMissing());
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const { chromium } = require("playwright-core") as typeof import("playwright-core");
-    // Playwright starts Chromium with a fresh temporary profile of its own.
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    });
-    try {
-      const page = await browser.newPage();
-      const problems: string[] = [];
-      page.on("console", (msg) => {
-        if (msg.type() === "error") problems.push(`console error: ${msg.text()}`);
-      });
-      page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
-      page.on("request", (req) => {
-        if (!req.url().startsWith("file:") && !req.url().startsWith("data:") && !req.url().startsWith("blob:")) {
-          problems.push(`network request: ${req.url()}`);
-        }
-      });
-      await page.goto(`file://${run.outHtml}`);
-      // vega-embed draws each chart as an <svg> or <canvas> inside the element it was given.
-      await page.waitForFunction(
-        (n) => document.querySelectorAll(".vega-embed svg.marks, .vega-embed canvas.marks").length >= n,
-        charts.length,
-        { timeout: 60_000 }
-      );
-      const drawn = await page.evaluate(() => document.querySelectorAll(".vega-embed svg.marks, .vega-embed canvas.marks").length);
-      assert.strictEqual(drawn, charts.length);
-      assert.deepStrictEqual(problems, []);
-    } finally {
-      await browser.close();
-    }
+    const { drawn, problems } = await drawInChromium(run.outHtml, charts.length);
+    assert.strictEqual(drawn, charts.length);
+    assert.deepStrictEqual(problems, []);
   });
 
   it("a second set-up is quick and does not check the kernel again", async () => {
     const t0 = Date.now();
     const again = await setup({ kernelsDir, log: () => {} });
     assert.strictEqual(again.verified, "before");
+    if (kernel === "deno") assert.strictEqual(again.deno.kernelFile !== undefined && again.deno.verified, "before");
     assert.ok(Date.now() - t0 < 5000, `second set-up took ${Date.now() - t0} ms`);
   });
 
@@ -279,7 +279,7 @@ describe("chapter notebook, headless under the tslab kernel", function () {
     const file = path.join(tmp, "broken.ipynb");
     fs.writeFileSync(file, JSON.stringify(bad));
     await assert.rejects(
-      runNotebook({ notebook: file, kernelsDir, outDir: path.join(tmp, "broken-out"), log: () => {} }),
+      runNotebook({ notebook: file, kernelsDir, outDir: path.join(tmp, "broken-out"), log: () => {}, kernel }),
       (err: Error) => {
         assert.ok(err instanceof NotebookCellError, String(err));
         assert.match(err.message, /broken\.ipynb failed in code cell 2 \(cell 3 of the notebook\)/);
@@ -293,3 +293,4 @@ describe("chapter notebook, headless under the tslab kernel", function () {
     );
   });
 });
+}

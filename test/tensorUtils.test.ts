@@ -59,6 +59,11 @@ describe("tensorUtils", () => {
       assert.strictEqual(noLeak(() => item(t, 1, -1, -2)), 122);
       assert.strictEqual(noLeak(() => item(t, 0, 1, 0)), 10);
     });
+    it("reads a scalar tensor with no indices, as (a @ b).item()", () => {
+      const s = tf.scalar(2.5);
+      assert.strictEqual(noLeak(() => item(s)), 2.5);
+      s.dispose();
+    });
     it("insists on one index per dimension", () => {
       noLeak(() => assert.throws(() => item(t, 0, 1), /needs 3 indices.*got 2.*at\(\)/));
     });

@@ -1,7 +1,11 @@
 /**
- * Deno's Jupyter kernel: `Deno.jupyter.display(bundle, { raw: true })` sends a MIME bundle as one
- * display_data message. (A cell's last value is displayed by Deno itself through
+ * Deno's Jupyter kernel: `Deno.jupyter.display(bundle, { raw: true })` (Deno's public API) sends a
+ * MIME bundle as one display_data message. (A cell's last value is displayed by Deno itself through
  * `Symbol.for("Jupyter.display")`, which `Chart` implements.)
+ *
+ * Outside `deno jupyter` (a `deno run` script), merely reading `Deno.jupyter` throws ("only
+ * available in `deno jupyter` subcommand"), so the lookup is guarded and such a script falls back
+ * to the text line, as plain Node does.
  */
 import type { MimeBundle } from "./mime";
 
@@ -9,9 +13,17 @@ interface DenoJupyter {
   display(obj: unknown, options?: { raw?: boolean }): Promise<void>;
 }
 
-function denoJupyter(): DenoJupyter | undefined {
+/** `Deno.jupyter` when running inside Deno's Jupyter kernel, else undefined (Node, `deno run`). */
+export function denoJupyter(): DenoJupyter | undefined {
   const deno = (globalThis as { Deno?: { jupyter?: Partial<DenoJupyter> } }).Deno;
-  return typeof deno?.jupyter?.display === "function" ? (deno.jupyter as DenoJupyter) : undefined;
+  if (deno === undefined) return undefined;
+  let jupyter: Partial<DenoJupyter> | undefined;
+  try {
+    jupyter = deno.jupyter;
+  } catch {
+    return undefined; // `deno run`: the namespace exists only under `deno jupyter`
+  }
+  return typeof jupyter?.display === "function" ? (jupyter as DenoJupyter) : undefined;
 }
 
 /**

@@ -462,6 +462,7 @@ export class HookedTransformer extends Module {
   private stack<T extends tf.Tensor>(name: string, pick: (b: TransformerBlock) => tf.Tensor): T {
     let t = this.stacked.get(name);
     if (!t) {
+      // tf.keep: the first read may happen inside a caller's tf.tidy, which must not free the model's copy.
       t = releaseWhenUnreachable(tf.keep(tf.tidy(() => tf.stack(this.blocks.map(pick)))), "weights");
       this.stacked.set(name, t);
     }
