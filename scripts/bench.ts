@@ -2,6 +2,7 @@
  * `npm run bench`: speed and memory of HookedTransformer against TransformerLens 2.12 (issue 5).
  *
  *   npm run bench [-- --backends wasm,cpu] [--quick] [--full-cpu] [--reps N] [--tl-timings FILE] [--kernels-only]
+ *   npm run bench -- --memory [--sizes small,medium,large,xl] [--runs 200] [--rerun-tokens 6,512]
  *
  *   --backends LIST  which of tensorflow, wasm, cpu to run (default: every one this machine has)
  *   --quick          2 timed runs per pass instead of 5 (for iterating; not for reported figures)
@@ -26,6 +27,7 @@ import * as os from "os";
 import * as path from "path";
 import type { BackendName } from "../src/backend";
 import { ensureBenchCheckpoint } from "./bench/checkpoint";
+import { memoryBench, parseMemoryFlags } from "./bench/memory";
 import {
   ALL_BACKENDS,
   BackendPlan,
@@ -254,6 +256,7 @@ function sanityLines(outcomes: BackendOutcome[]): string[] {
 // ---- main ----------------------------------------------------------------------------------------
 
 async function main(): Promise<number> {
+  if (process.argv.includes("--memory")) return memoryMain();
   // charts: `npm run bench -- --charts [--reps N]` runs the chart bench only (scripts/bench-charts.ts)
   if (process.argv.includes("--charts")) {
     const i = process.argv.indexOf("--reps");
@@ -352,6 +355,19 @@ async function main(): Promise<number> {
   const badCount = outcomes.some((o) => o.status === "ok" && o.result.numParameters !== EXPECTED_PARAMETERS);
   const ran = outcomes.filter((o) => o.status === "ok").length;
   return failed.length || badCount || ran === 0 ? 1 : 0;
+}
+
+/** `--memory`: the memory section alone (scripts/bench/memory.ts). */
+async function memoryMain(): Promise<number> {
+  const flags = parseMemoryFlags(process.argv.slice(2));
+  const log = (line: string) => process.stderr.write(line + "\n");
+  const checkpoint = ensureBenchCheckpoint(benchRoot, log);
+  const { text, json } = await memoryBench(flags, checkpoint.dir, log);
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  const jsonFile = path.join(benchRoot, `memory-${stamp}.json`);
+  fs.writeFileSync(jsonFile, JSON.stringify({ argv: process.argv.slice(2), ...(json as object) }, null, 2));
+  console.log(`\n${text}\nResults written to ${path.relative(process.cwd(), jsonFile) || jsonFile}`);
+  return 0;
 }
 
 main().then(

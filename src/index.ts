@@ -2,7 +2,13 @@
  * mechinterp-ts: mechanistic interpretability from TypeScript.
  * weights (read, convert, process) → model (components with hook points) → hooks and cache → display.
  */
-export { tf, initBackend, backendInfo } from "./backend";
+export { tf, backendInfo } from "./backend";
+// Memory (issue 10): backend chosen from the model's size, results freed once unreachable, out-of-memory as an Error.
+export { initBackend } from "./memory/modelBackend";
+export type { ModelBackendInfo } from "./memory/modelBackend";
+export { OutOfMemoryError, setWasmTensorLimit, wasmTensorLimit } from "./memory/heapGuard";
+export { collectUnreachable, heldBytes } from "./memory/resultLedger";
+export { chooseBackend, WORKING_BYTES } from "./memory/backendChoice";
 export type { BackendInfo, BackendName } from "./backend";
 export { HookedTransformer } from "./model/HookedTransformer";
 export type { FromPretrainedOptions, ForwardOptions, RunWithCacheOptions, RunWithHooksOptions, FwdHook, HooksOptions } from "./model/HookedTransformer";

@@ -1,16 +1,19 @@
 /**
  * ActivationCache: the activations of one forward pass, keyed by full hook name, in the order the
  * forward pass produced them (as TransformerLens's `cache.cache_dict`). The cache owns its tensors:
- * `dispose()` frees them all.
+ * `dispose()` frees them all; a cache nobody disposes is freed once unreachable (each tensor on its
+ * own, so an activation taken out with `get` stays valid while a variable holds it).
  *
- * Some entries may be lazy (see lazyActivation.ts): attention scores and patterns are computed from
- * the cached q and k the first time `get` (or iteration, `values`, `entries`) reads them, with the
- * same values the forward pass would have recorded. `size`, `keys()` and `has()` never compute
- * anything; `dispose()` frees computed and uncomputed entries alike.
+ * Some entries may be lazy (see lazyActivation.ts): attention scores and patterns, MLP hook_post and
+ * LayerNorm hook_normalized are computed from other cached activations the first time `get` (or
+ * iteration, `values`, `entries`) reads them, with the same values the forward pass would have
+ * recorded. `size`, `keys()` and `has()` never compute anything; `dispose()` frees computed and
+ * uncomputed entries alike.
  */
 import { tf } from "../backend";
 import { closestNames, getActName } from "./actNames";
 import { LazyActivation } from "./lazyActivation";
+import { releaseAllWhenUnreachable, releaseWhenUnreachable } from "../memory/resultLedger";
 
 /** What the forward pass hands a cache: a tensor, or one to compute when first read. */
 export type CachedActivation = tf.Tensor | LazyActivation;
@@ -33,6 +36,11 @@ export class ActivationCache<Batched extends boolean = true> {
    */
   constructor(activations: Map<string, CachedActivation>, private readonly nLayers: number, readonly hasBatchDim: boolean = true) {
     this.store = activations;
+    // Freed once unreachable (a re-run cell): see src/memory/resultLedger.ts.
+    releaseAllWhenUnreachable(
+      [...activations.values()].flatMap((a) => (a instanceof LazyActivation ? a.heldTensors() : [a])),
+      "caches"
+    );
   }
 
   /** Number of cached activations, as `len(cache)` in TransformerLens. */
@@ -88,7 +96,7 @@ export class ActivationCache<Batched extends boolean = true> {
   private tensorAt(key: string): tf.Tensor {
     const entry = this.store.get(key)!;
     if (!(entry instanceof LazyActivation)) return entry;
-    const t = entry.materialise();
+    const t = releaseWhenUnreachable(entry.materialise(), "caches");
     this.store.set(key, t);
     return t;
   }
@@ -119,6 +127,14 @@ export class ActivationCache<Batched extends boolean = true> {
       throw err;
     }
     return new ActivationCache<false>(out, this.nLayers, false);
+  }
+
+  /**
+   * The tensors this cache holds now, without computing anything: its tensors and what its lazy
+   * entries are computed from (for keeping them past an enclosing tidy). Still owned by the cache.
+   */
+  heldTensors(): tf.Tensor[] {
+    return [...this.store.values()].flatMap((a) => (a instanceof LazyActivation ? [...a.heldTensors()] : [a]));
   }
 
   dispose(): void {

@@ -7,7 +7,7 @@
  * returned by forward/runWithCache/runWithHooks belong to the caller. Cached activations belong to
  * the ActivationCache. A tokens tensor passed in stays the caller's.
  */
-import { BackendInfo, BackendName, initBackend, tf } from "../backend";
+import { BackendName, tf } from "../backend";
 import { GenerateOptions, generate } from "../generation/generate";
 import { ActivationCache, CachedActivation } from "../hooks/activationCache";
 import { LazyActivation } from "../hooks/lazyActivation";
@@ -30,6 +30,9 @@ import { TransformerBlock } from "./components/transformerBlock";
 import { Unembed } from "./components/unembed";
 import { HookedTransformerConfig } from "./config";
 import { PreparedTokens, TokensInput, prepareTokens, tokenizeBatch } from "./tokens";
+import { ModelBackendInfo, initBackendForLoad } from "../memory/modelBackend";
+import { releaseWhenUnreachable } from "../memory/resultLedger";
+import { guardedRun, handOut } from "../memory/runGuard";
 
 export interface FromPretrainedOptions extends ProcessWeightsOptions, ProcessedCacheOptions {
   /** Force a backend ("tensorflow" = tfjs-node-gpu, "wasm", "cpu"); default: best available or $MECHINTERP_BACKEND. */
@@ -47,6 +50,9 @@ export interface FromPretrainedOptions extends ProcessWeightsOptions, ProcessedC
 }
 
 export type ReturnType = "logits" | "loss" | "both";
+
+/** Hooks may run the model (nested runs); deeper than this is taken for a hook that calls itself. */
+const MAX_NESTED_RUNS = 8;
 export interface ForwardOptions {
   returnType?: ReturnType;
   /** Loss per token [batch, pos - 1] instead of the mean. */
@@ -79,25 +85,31 @@ export class HookedTransformer extends Module {
   readonly tokenizer = new Gpt2Tokenizer();
   /** Every hook point by full name (named once, from the module tree; a cache lists them in forward order). */
   readonly hookDict: ReadonlyMap<string, HookPoint>;
-  private readonly params: [string, tf.Tensor][];
+  /** Parameters in TransformerLens's order; W_Q/W_K/W_V are read through their Attention (derived on first access). */
+  private readonly params: [string, () => tf.Tensor, number][];
   private readonly stacked = new Map<string, tf.Tensor>();
   private disposed = false;
+  /** Nesting of forward passes (a hook that calls the model); each run records only its own activations. */
+  private depth = 0;
+  private currentRun: object | undefined;
 
   /** Takes ownership of the state dict's tensors. */
-  private constructor(readonly cfg: HookedTransformerConfig, stateDict: TensorStateDict, readonly backendInfo: BackendInfo) {
+  private constructor(readonly cfg: HookedTransformerConfig, stateDict: TensorStateDict, readonly backendInfo: ModelBackendInfo) {
     super();
     // Vectors feed fused matmuls as biases. tfjs-backend-wasm 4.22 checks a bias's rank on the data it
     // was first created with, so a vector made by reshaping (e.g. [1, d_mlp] → [d_mlp]) is rejected:
     // give each vector data of its own shape. (Small: vectors are < 0.1% of the parameters.)
     const originals = new Set<tf.Tensor>();
-    this.params = [...stateDict].map(([name, t]) => {
+    const own: [string, tf.Tensor][] = [...stateDict].map(([name, t]) => {
       if (t.rank !== 1) return [name, t];
       originals.add(t);
       return [name, tf.clone(t)];
     });
-    const kept = new Set(this.params.map(([, t]) => t));
+    const kept = new Set(own.map(([, t]) => t));
     for (const t of originals) if (!kept.has(t)) t.dispose();
-    const p = new Map(this.params);
+    // Weights are freed when the model becomes unreachable (a re-run load cell), as results are.
+    for (const [, t] of own) releaseWhenUnreachable(t, "weights");
+    const p = new Map(own);
     const get = <T extends tf.Tensor>(name: string): T => {
       const t = p.get(name);
       if (!t) throw new Error(`Internal error: parameter "${name}" missing`);
@@ -125,6 +137,14 @@ export class HookedTransformer extends Module {
     this.ln_final = new LayerNorm(cfg.eps, opt("ln_final.w"), opt("ln_final.b"));
     this.unembed = new Unembed(get("unembed.W_U"), get("unembed.b_U"));
     this.hookDict = new Map(this.nameHookPoints().map((h) => [h.name, h]));
+    const qkv = /^blocks\.(\d+)\.attn\.W_([QKV])$/;
+    this.params = own.map(([name, t]) => {
+      const m = qkv.exec(name);
+      if (!m) return [name, () => t, t.size];
+      const attn = this.blocks[Number(m[1])].attn;
+      const which = m[2] as "Q" | "K" | "V";
+      return [name, () => attn[`W_${which}`], t.size];
+    });
   }
 
   /**
@@ -134,9 +154,9 @@ export class HookedTransformer extends Module {
    */
   static async fromPretrained(nameOrDir: string, options: FromPretrainedOptions = {}): Promise<HookedTransformer> {
     const backend = options.backend ?? (options.device && options.device !== "cpu" ? (options.device as BackendName) : undefined);
-    const backendInfo = await initBackend({ backend });
     const { cacheDir, endpoint, onProgress, warn } = options;
-    const source = await resolveModelSource(nameOrDir, { cacheDir, endpoint, onProgress, warn });
+    // The backend is chosen from the model's size before anything is downloaded or uploaded (src/memory/).
+    const { source, backendInfo } = await initBackendForLoad(nameOrDir, backend, () => resolveModelSource(nameOrDir, { cacheDir, endpoint, onProgress, warn }));
     const { stateDict, cfg } = loadProcessedCheckpoint(source, { ...options, warn });
     return new HookedTransformer(cfg, stateDict, backendInfo);
   }
@@ -230,7 +250,10 @@ export class HookedTransformer extends Module {
     const cache = new ActivationCache(acts, this.cfg.nLayers);
     if (!options.removeBatchDim) return [logits, cache];
     try {
-      return [tf.squeeze(logits, [0]) as tf.Tensor2D, cache.removeBatchDim()];
+      const squeezed = releaseWhenUnreachable(tf.squeeze(logits, [0]) as tf.Tensor2D, "results");
+      const unbatched = cache.removeBatchDim();
+      if (this.depth > 0) [squeezed, ...unbatched.heldTensors()].forEach((t) => tf.keep(t));
+      return [squeezed, unbatched];
     } finally {
       cache.dispose();
       logits.dispose();
@@ -322,61 +345,94 @@ export class HookedTransformer extends Module {
   /**
    * The forward pass. Each block runs in its own tf.tidy, so intermediates that nobody asked for
    * are freed as soon as the block ends; kept activations leave the tidy as its return value.
+   *
+   * Memory: before running, unreachable results of earlier calls are freed when this run would take
+   * the tensors past half of the backend's capacity, and a run whose cache alone cannot fit is
+   * refused with an OutOfMemoryError (src/memory/). Results and cached activations are registered
+   * to be freed once unreachable.
+   *
+   * Re-entrant calls (a hook that runs the model) work: each run records only its own activations
+   * (its hooks check which run is current), and a nested run's results are kept past the outer
+   * block's tidy so they stay valid for the hook that asked for them.
    */
   private execute(
     input: TokensInput,
     opts: { returnType: ReturnType; lossPerToken?: boolean; keep?: (name: string) => boolean }
   ): { result: ForwardResult; acts: Map<string, CachedActivation> } {
     if (this.disposed) throw new Error("This model was disposed; load it again.");
+    if (this.depth >= MAX_NESTED_RUNS) {
+      throw new Error(
+        `The model was called from inside its own hooks ${MAX_NESTED_RUNS} levels deep: a hook that runs the model fires again inside that run. ` +
+          `Guard the hook (e.g. a flag set while the inner call runs) or attach it with model.hooks(...) only around the outer call.`
+      );
+    }
     const prepared: PreparedTokens = prepareTokens(input, { tokenizer: this.tokenizer, dVocab: this.cfg.dVocab, nCtx: this.cfg.nCtx });
     const { tokens } = prepared;
+    const run = {};
+    const outer = this.currentRun;
     // A recording hook, added after any user hooks so the cache holds what flowed downstream
     // (permanent, so a hook calling resetHooks() mid-run does not empty the cache).
     let bucket: Record<string, CachedActivation> = {};
     const record: HookFn = (act: tf.Tensor, hook: HookContext) => {
-      bucket[hook.name] = act;
+      if (this.currentRun === run) bucket[hook.name] = act;
     };
-    // Attention scores, patterns, MLP hook_post and LayerNorm hook_normalized the cache wants are recorded by their layer, lazily
-    // where no hook could change them (see deferRecords); lazy ones not yet in a cache are freed on error.
+    // Attention scores, patterns, MLP hook_post and LayerNorm hook_normalized the cache wants are
+    // recorded by their layer, lazily where no hook could change them (see deferRecords); lazy ones
+    // not yet in a cache are freed on error.
     const lazies: LazyActivation[] = [];
     let deferred: { points: Set<HookPoint>; restore: () => void } | undefined;
     const removers: (() => void)[] = [];
     try {
       // Inside the try: a namesFilter predicate that throws leaves nothing set and nothing allocated.
       deferred = deferRecords(this.blocks, this.ln_final, opts.keep, (name, a) => {
+        if (this.currentRun !== run) return;
         if (a instanceof LazyActivation) lazies.push(a);
         bucket[name] = a;
       });
       const points = deferred.points;
-      const kept = opts.keep ? [...this.hookDict.values()].filter((h) => opts.keep!(h.name) && !points.has(h)) : [];
-      for (const h of kept) removers.push(h.addHook(record, { permanent: true }));
-      const out = tf.tidy(() => {
-        const collected: Record<string, CachedActivation> = {};
-        const step = <T extends tf.Tensor>(fn: () => T): T => {
-          bucket = {};
-          // The tidy keeps the tensors it finds in what is returned (lazy activations hold kept tensors).
-          const r = tf.tidy(() => ({ value: fn(), acts: bucket }) as unknown as tf.NamedTensorMap) as unknown as { value: T; acts: Record<string, CachedActivation> };
-          Object.assign(collected, r.acts);
-          return r.value as T;
-        };
-        let resid = step(() => {
-          const embed = this.hook_embed.run(this.embed.forward(tokens));
-          const pos = this.hook_pos_embed.run(this.pos_embed.forward(tokens));
-          return tf.add(embed, pos) as tf.Tensor3D;
-        });
-        for (const block of this.blocks) resid = step(() => block.forward(resid));
-        const result: { logits?: tf.Tensor3D; loss?: tf.Tensor } = {};
-        const logits = step(() => this.unembed.forward(this.ln_final.forward(resid)));
-        if (opts.returnType !== "logits") result.loss = crossEntropyLoss(logits, tokens, opts.lossPerToken ?? false);
-        if (opts.returnType !== "loss") result.logits = logits;
-        return { result, collected } as unknown as tf.NamedTensorMap;
-      }) as unknown as { result: ForwardResult; collected: Record<string, CachedActivation> };
-      return { result: out.result, acts: new Map(Object.entries(out.collected)) };
+      const kept = opts.keep ? [...this.hookDict.values()].filter((h) => opts.keep!(h.name)) : [];
+      const [batch, pos] = tokens.shape;
+      // Lazily recorded entries take no memory until read: the guard counts only the others.
+      const eager = kept.filter((h) => !points.has(h) || h.hasHooks);
+      const out = guardedRun(this.cfg, batch, pos, eager.map((h) => h.name), () => {
+        for (const h of kept) if (!points.has(h)) removers.push(h.addHook(record, { permanent: true }));
+        this.depth++;
+        this.currentRun = run;
+        return tf.tidy(() => {
+          const collected: Record<string, CachedActivation> = {};
+          const step = <T extends tf.Tensor>(fn: () => T): T => {
+            bucket = {};
+            // The tidy keeps the tensors it finds in what is returned (lazy activations hold kept tensors).
+            const r = tf.tidy(() => ({ value: fn(), acts: bucket }) as unknown as tf.NamedTensorMap) as unknown as { value: T; acts: Record<string, CachedActivation> };
+            Object.assign(collected, r.acts);
+            return r.value as T;
+          };
+          let resid = step(() => {
+            const embed = this.hook_embed.run(this.embed.forward(tokens));
+            const posEmbed = this.hook_pos_embed.run(this.pos_embed.forward(tokens));
+            return tf.add(embed, posEmbed) as tf.Tensor3D;
+          });
+          for (const block of this.blocks) resid = step(() => block.forward(resid));
+          const result: { logits?: tf.Tensor3D; loss?: tf.Tensor } = {};
+          const logits = step(() => this.unembed.forward(this.ln_final.forward(resid)));
+          if (opts.returnType !== "logits") result.loss = crossEntropyLoss(logits, tokens, opts.lossPerToken ?? false);
+          if (opts.returnType !== "loss") result.logits = logits;
+          return { result, collected } as unknown as tf.NamedTensorMap;
+        }) as unknown as { result: ForwardResult; collected: Record<string, CachedActivation> };
+      });
+      const acts = new Map(Object.entries(out.collected));
+      const held = [...acts.values()].flatMap((a) => (a instanceof LazyActivation ? [...a.heldTensors()] : [a]));
+      handOut([out.result.logits, out.result.loss].filter((t): t is tf.Tensor => t !== undefined), held, this.depth > 1);
+      return { result: out.result, acts };
     } catch (err) {
       lazies.forEach((a) => a.dispose());
       throw err;
     } finally {
       deferred?.restore();
+      if (this.currentRun === run) {
+        this.currentRun = outer;
+        this.depth--;
+      }
       removers.forEach((r) => r());
       bucket = {};
       if (prepared.owned) tokens.dispose();
@@ -387,16 +443,17 @@ export class HookedTransformer extends Module {
 
   /** [name, tensor] pairs with TransformerLens's parameter names, e.g. "blocks.0.attn.W_Q". Owned by the model. */
   namedParameters(): [string, tf.Tensor][] {
-    return [...this.params];
+    return this.params.map(([name, get]) => [name, get()]);
   }
 
   /** The parameter tensors (owned by the model). Their total size equals TransformerLens's count. */
   parameters(): tf.Tensor[] {
-    return this.params.map(([, t]) => t);
+    return this.params.map(([, get]) => get());
   }
 
+  /** TransformerLens's parameter count (from the shapes; derives nothing). */
   numParameters(): number {
-    return this.params.reduce((n, [, t]) => n + t.size, 0);
+    return this.params.reduce((n, [, , size]) => n + size, 0);
   }
 
   get W_E(): tf.Tensor2D { return this.embed.W_E; } // [d_vocab, d_model]
@@ -404,9 +461,9 @@ export class HookedTransformer extends Module {
   get W_U(): tf.Tensor2D { return this.unembed.W_U; } // [d_model, d_vocab]
   get b_U(): tf.Tensor1D { return this.unembed.b_U; } // [d_vocab]
   /** Stacked over layers, as TransformerLens: [n_layers, n_heads, d_model, d_head]. Owned by the model (made once). */
-  get W_Q(): tf.Tensor4D { return this.stack("W_Q", (b) => b.attn.W_Q); }
-  get W_K(): tf.Tensor4D { return this.stack("W_K", (b) => b.attn.W_K); }
-  get W_V(): tf.Tensor4D { return this.stack("W_V", (b) => b.attn.W_V); }
+  get W_Q(): tf.Tensor4D { return this.stack("W_Q", (b) => b.attn.headLayoutCopy(0)); }
+  get W_K(): tf.Tensor4D { return this.stack("W_K", (b) => b.attn.headLayoutCopy(1)); }
+  get W_V(): tf.Tensor4D { return this.stack("W_V", (b) => b.attn.headLayoutCopy(2)); }
   /** [n_layers, n_heads, d_head, d_model] */
   get W_O(): tf.Tensor4D { return this.stack("W_O", (b) => b.attn.W_O); }
   /** [n_layers, n_heads, d_head] */
@@ -428,7 +485,7 @@ export class HookedTransformer extends Module {
     let t = this.stacked.get(name);
     if (!t) {
       // tf.keep: the first read may happen inside a caller's tf.tidy, which must not free the model's copy.
-      t = tf.keep(tf.stack(this.blocks.map(pick)));
+      t = releaseWhenUnreachable(tf.keep(tf.tidy(() => tf.stack(this.blocks.map(pick)))), "weights");
       this.stacked.set(name, t);
     }
     return t as T;
@@ -437,7 +494,7 @@ export class HookedTransformer extends Module {
   /** Frees every tensor the model owns. */
   dispose(): void {
     if (this.disposed) return;
-    for (const [, t] of this.params) t.dispose();
+    for (const [name, get] of this.params) if (!/\.attn\.W_[QKV]$/.test(name)) get().dispose();
     for (const t of this.stacked.values()) t.dispose();
     for (const b of this.blocks) b.attn.dispose();
     this.disposed = true;

@@ -99,8 +99,8 @@ export interface LoadedCheckpoint {
   stateDict: TensorStateDict;
 }
 
-/** Reads and checks config.json. @throws naming the file when it cannot be read or is not a GPT-2 config. */
-export function readModelConfig(source: ModelSource): HookedTransformerConfig {
+/** The checkpoint's config (config.json only; nothing is uploaded). */
+export function readCheckpointConfig(source: ModelSource): HookedTransformerConfig {
   let configJson: unknown;
   try {
     configJson = JSON.parse(fs.readFileSync(source.configPath, "utf8"));
@@ -118,7 +118,7 @@ export function readModelConfig(source: ModelSource): HookedTransformerConfig {
  */
 export function loadCheckpoint(source: ModelSource, options: Pick<LoadCheckpointOptions, "warn"> = {}): LoadedCheckpoint {
   const warn = options.warn ?? ((m: string) => process.stderr.write(m + "\n"));
-  const cfg = readModelConfig(source);
+  const cfg = readCheckpointConfig(source);
   const file: SafetensorsFile = openSafetensors(source.weightsPath);
   const keyOf = new Map<string, string>(); // normalised key → key in the file
   for (const key of file.entries.keys()) {

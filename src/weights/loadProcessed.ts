@@ -9,7 +9,7 @@
  * never the load.
  */
 import { HookedTransformerConfig } from "../model/config";
-import { LoadCheckpointOptions, ModelSource, loadCheckpoint, readModelConfig } from "./loadPretrained";
+import { LoadCheckpointOptions, ModelSource, loadCheckpoint, readCheckpointConfig } from "./loadPretrained";
 import {
   PROCESSED_CACHE_ENV_VAR,
   defaultProcessedCacheRoot,
@@ -70,7 +70,7 @@ export function loadProcessedCheckpoint(
   };
   if (!processedCacheEnabled(source, options)) return { ...process_(), cache: { status: "off" } };
 
-  const rawCfg = readModelConfig(source);
+  const rawCfg = readCheckpointConfig(source);
   const key = processedCacheKey(source.weightsPath, source.configPath, options);
   const file = processedCacheFile(options.processedCacheDir ?? defaultProcessedCacheRoot(options.cacheDir), key);
   const cfg: HookedTransformerConfig = options.foldLn === false ? rawCfg : { ...rawCfg, normalizationType: "LNPre" };

@@ -4,6 +4,7 @@ import type { KeyValueCacheEntry } from "../../generation/kvCache";
 import type { CachedActivation } from "../../hooks/activationCache";
 import { LazyActivation } from "../../hooks/lazyActivation";
 import { causalAttention } from "../fusedOps";
+import { releaseWhenUnreachable } from "../../memory/resultLedger";
 
 /**
  * Set by runWithCache on each layer for one run when its cache wants hook_attn_scores and/or
@@ -31,8 +32,10 @@ export interface AttentionWeights {
 
 /**
  * Causal multi-head self-attention with TransformerLens's hook points.
- * For speed, each of Q, K and V is one matrix multiply over all heads, with W_Q etc. laid out once
- * as [d_model, n_heads * d_head] (heads the slow index of the columns), bias fused in.
+ * For speed, each of Q, K and V is one matrix multiply over all heads, so the weights are stored
+ * once, as [d_model, n_heads * d_head] (heads the slow index of the columns) with flat biases.
+ * W_Q, W_K, W_V in TransformerLens's layout [n_heads, d_model, d_head] are derived from them on
+ * first access and kept until dispose (a second copy only for those who ask).
  */
 export class Attention extends Module {
   readonly hook_q = new HookPoint(); // [batch, pos, head_index, d_head]
@@ -42,9 +45,6 @@ export class Attention extends Module {
   readonly hook_pattern = new HookPoint(); // [batch, head_index, query_pos, key_pos]
   readonly hook_z = new HookPoint(); // [batch, pos, head_index, d_head]
 
-  readonly W_Q: tf.Tensor3D;
-  readonly W_K: tf.Tensor3D;
-  readonly W_V: tf.Tensor3D;
   readonly W_O: tf.Tensor3D;
   readonly b_Q: tf.Tensor2D;
   readonly b_K: tf.Tensor2D;
@@ -52,24 +52,58 @@ export class Attention extends Module {
   readonly b_O: tf.Tensor1D;
   /** See DeferredAttentionRecord; undefined outside runWithCache. */
   deferred: DeferredAttentionRecord | undefined;
-  /** W_Q, W_K, W_V as [d_model, n_heads * d_head] and their biases flattened; derived, owned by this component. */
-  private readonly flat: { W: tf.Tensor2D; b: tf.Tensor1D }[];
+  /** Q, K, V weights as [d_model, n_heads * d_head] and biases [n_heads * d_head] (own data: see the note on vectors in HookedTransformer). Owned by this component. */
+  readonly flat: { W: tf.Tensor2D; b: tf.Tensor1D }[];
+  private readonly derived: (tf.Tensor3D | undefined)[] = [undefined, undefined, undefined];
 
+  /**
+   * Takes ownership of W_Q, W_K and W_V (freed here once laid out flat; read them back through the
+   * getters); W_O and the biases stay the caller's.
+   */
   constructor(weights: AttentionWeights, readonly nHeads: number, readonly dHead: number) {
     super();
-    ({ W_Q: this.W_Q, W_K: this.W_K, W_V: this.W_V, W_O: this.W_O } = weights);
-    ({ b_Q: this.b_Q, b_K: this.b_K, b_V: this.b_V, b_O: this.b_O } = weights);
+    ({ W_O: this.W_O, b_Q: this.b_Q, b_K: this.b_K, b_V: this.b_V, b_O: this.b_O } = weights);
     this.flat = [
-      [this.W_Q, this.b_Q],
-      [this.W_K, this.b_K],
-      [this.W_V, this.b_V],
-    ].map(([W, b]) =>
-      tf.tidy(() => ({
+      [weights.W_Q, this.b_Q],
+      [weights.W_K, this.b_K],
+      [weights.W_V, this.b_V],
+    ].map(([W, b]) => {
+      const flat = tf.tidy(() => ({
         // [n_heads, d_model, d_head] → [d_model, n_heads * d_head]
         W: tf.reshape(tf.transpose(W, [1, 0, 2]), [W.shape[1], -1]) as tf.Tensor2D,
-        b: tf.clone(tf.reshape(b, [-1])) as tf.Tensor1D, // own data: see the note on vectors in HookedTransformer
-      }))
-    );
+        b: tf.clone(tf.reshape(b, [-1])) as tf.Tensor1D,
+      }));
+      W.dispose();
+      releaseWhenUnreachable(flat.W, "weights");
+      releaseWhenUnreachable(flat.b, "weights");
+      return flat;
+    });
+  }
+
+  /** [n_heads, d_model, d_head], derived from the flat layout on first access; owned by this component. */
+  get W_Q(): tf.Tensor3D { return this.headLayout(0); }
+  get W_K(): tf.Tensor3D { return this.headLayout(1); }
+  get W_V(): tf.Tensor3D { return this.headLayout(2); }
+
+  /** A new [n_heads, d_model, d_head] copy of Q (0), K (1) or V (2) weights, owned by the caller. */
+  headLayoutCopy(i: 0 | 1 | 2): tf.Tensor3D {
+    const W = this.flat[i].W;
+    return tf.tidy(() => tf.transpose(tf.reshape(W, [W.shape[0], this.nHeads, this.dHead]), [1, 0, 2]) as tf.Tensor3D);
+  }
+
+  private headLayout(i: 0 | 1 | 2): tf.Tensor3D {
+    let t = this.derived[i];
+    if (!t) {
+      t = tf.keep(this.headLayoutCopy(i));
+      releaseWhenUnreachable(t, "weights");
+      this.derived[i] = t;
+    }
+    return t;
+  }
+
+  /** Whether W_Q/W_K/W_V have been derived (each is a d_model² copy). */
+  get headLayoutCopies(): number {
+    return this.derived.filter((t) => t !== undefined).length;
   }
 
   /**
@@ -135,8 +169,10 @@ export class Attention extends Module {
     if (d.pattern) d.record(this.hook_pattern.name, new LazyActivation(shape, [q, k], attend("pattern")));
   }
 
+  /** Frees what this component owns: the flat Q/K/V weights and biases and any derived W_Q/W_K/W_V. */
   dispose(): void {
     for (const { W, b } of this.flat) tf.dispose([W, b]);
+    for (const t of this.derived) t?.dispose();
   }
 }
 
