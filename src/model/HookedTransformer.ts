@@ -17,9 +17,8 @@ import { HookContext, HookFn, HookPoint, Module } from "../hooks/hookPoint";
 import { FwdHook, HooksOptions, attachHooks, withHooks } from "../hooks/scopedHooks";
 import { Gpt2Tokenizer } from "../tokenizer/gpt2Tokenizer";
 import { TensorStateDict } from "../weights/stateDict";
-import { DownloadProgressCallback } from "../weights/hub";
 import { resolveModelSource } from "../weights/loadPretrained";
-import { ProcessedCacheOptions, loadProcessedCheckpoint } from "../weights/loadProcessed";
+import { loadProcessedCheckpoint } from "../weights/loadProcessed";
 import { ProcessWeightsOptions } from "../weights/processWeights";
 import { Attention } from "./components/attention";
 import { Embed } from "./components/embed";
@@ -30,46 +29,17 @@ import { TransformerBlock } from "./components/transformerBlock";
 import { Unembed } from "./components/unembed";
 import { HookedTransformerConfig } from "./config";
 import { PreparedTokens, TokensInput, prepareTokens, tokenizeBatch } from "./tokens";
+import { crossEntropyLoss } from "./loss";
+import { FromPretrainedOptions, ForwardOptions, ReturnType, RunWithCacheOptions, RunWithHooksOptions } from "./options";
 import { ModelBackendInfo, initBackendForLoad } from "../memory/modelBackend";
 import { releaseWhenUnreachable } from "../memory/resultLedger";
 import { guardedRun, handOut } from "../memory/runGuard";
 
-export interface FromPretrainedOptions extends ProcessWeightsOptions, ProcessedCacheOptions {
-  /** Force a backend ("tensorflow" = tfjs-node-gpu, "wasm", "cpu"); default: best available or $MECHINTERP_BACKEND. */
-  backend?: BackendName;
-  /** Alias of `backend`, for readers of TransformerLens code (`device="cpu"`). "cuda" means "tensorflow". */
-  device?: string;
-  /** Hugging Face cache folder for downloads. */
-  cacheDir?: string;
-  /** Hub address for downloads (default $HF_ENDPOINT, else https://huggingface.co). */
-  endpoint?: string;
-  /** Download progress (default: a bar on stderr). */
-  onProgress?: DownloadProgressCallback;
-  /** Where warnings go (default: stderr). */
-  warn?: (message: string) => void;
-}
-
-export type ReturnType = "logits" | "loss" | "both";
+export type { FromPretrainedOptions, ReturnType, ForwardOptions, RunWithHooksOptions, RunWithCacheOptions } from "./options";
+export type { FwdHook, HooksOptions } from "../hooks/scopedHooks";
 
 /** Hooks may run the model (nested runs); deeper than this is taken for a hook that calls itself. */
 const MAX_NESTED_RUNS = 8;
-export interface ForwardOptions {
-  returnType?: ReturnType;
-  /** Loss per token [batch, pos - 1] instead of the mean. */
-  lossPerToken?: boolean;
-}
-
-export type { FwdHook, HooksOptions } from "../hooks/scopedHooks";
-
-/** Options of runWithHooks: the hooks, what to return (as forward), and whether to take the hooks off after. */
-export type RunWithHooksOptions = HooksOptions & ForwardOptions & { fwdHooks: FwdHook[] };
-
-export interface RunWithCacheOptions {
-  /** Which activations to keep: a name, a list of names, or a predicate. Default: all. */
-  namesFilter?: string | string[] | ((name: string) => boolean);
-  /** Drop the batch dimension from logits and activations (batch must be 1). */
-  removeBatchDim?: boolean;
-}
 
 type ForwardResult = { logits?: tf.Tensor3D; loss?: tf.Tensor };
 
@@ -499,20 +469,4 @@ export class HookedTransformer extends Module {
     for (const b of this.blocks) b.attn.dispose();
     this.disposed = true;
   }
-}
-
-/**
- * TransformerLens's lm_cross_entropy_loss: the negative log-probability of each next token.
- * @param logits [batch, pos, d_vocab] @param tokens [batch, pos]
- * @returns scalar mean, or [batch, pos - 1] per token
- */
-function crossEntropyLoss(logits: tf.Tensor3D, tokens: tf.Tensor2D, perToken: boolean): tf.Tensor {
-  const [batch, pos, vocab] = logits.shape;
-  if (pos < 2) throw new Error("The loss needs at least 2 tokens (it predicts each next token).");
-  const logProbs = tf.logSoftmax(tf.slice(logits, [0, 0, 0], [batch, pos - 1, vocab])); // [batch, pos-1, vocab]
-  const next = tf.slice(tokens, [0, 1], [batch, pos - 1]); // [batch, pos-1]
-  const flatIndex = tf.add(tf.mul(tf.range(0, batch * (pos - 1), 1, "int32"), tf.scalar(vocab, "int32")), tf.reshape(next, [-1]));
-  const picked = tf.reshape(tf.gather(tf.reshape(logProbs, [-1]), flatIndex), [batch, pos - 1]);
-  const loss = tf.neg(picked);
-  return perToken ? loss : tf.mean(loss);
 }
