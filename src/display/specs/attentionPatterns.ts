@@ -17,6 +17,7 @@
 import { read3D } from "../data";
 import { STATIC_PARAM, VEGALITE_SCHEMA } from "../mime";
 import { attentionRasterSpec } from "./attentionRaster";
+import { headPickerLayer } from "./headPicker";
 import { matplotlibConfig } from "../theme";
 import type { Values3D, VegaLiteSpec } from "../types";
 import { textLines } from "./text";
@@ -186,22 +187,8 @@ export function attentionPatternsSpec(options: AttentionPatternsOptions): VegaLi
             opacity: weightOpacity,
           },
         },
-        {
-          // One transparent rect per thumbnail, on top: the click/hover target and the frame that
-          // marks the locked head.
-          transform: [{ filter: "datum.query == 0 && datum.key == 0" }],
-          params: lockParams,
-          mark: { type: "rect", fill: "transparent", cursor: "pointer", aria: false },
-          encoding: {
-            x: { value: 0 },
-            x2: { value: "width" },
-            y: { value: 0 },
-            y2: { value: "height" },
-            stroke: { condition: { param: "lock", empty: false, value: "#000000" }, value: "#bbbbbb" },
-            strokeWidth: { condition: { param: "lock", empty: false, value: 2.5 }, value: 0.8 },
-            tooltip: { field: "headLabel", type: "nominal", title: "hover to view, click to lock" },
-          },
-        },
+        // One rect per thumbnail (the cell at query 0, key 0 stands for the head).
+        { transform: [{ filter: "datum.query == 0 && datum.key == 0" }], ...headPickerLayer(lockParams) },
       ],
     },
   };

@@ -8,6 +8,7 @@
  * pair and weight (interactive views only).
  */
 import { STATIC_PARAM } from "../mime";
+import { headPickerLayer } from "./headPicker";
 import { opacityImage, parseColor, thinTicks } from "./rasterCells";
 
 export interface AttentionRasterParts {
@@ -114,19 +115,7 @@ export function attentionRasterSpec(p: AttentionRasterParts): Record<string, unk
       height: p.thumb,
       layer: [
         { mark: pictureMark(p.thumb), encoding: { x: { value: 0 }, y: { value: 0 }, url: { field: "url", type: "nominal" } } },
-        {
-          params: p.lockParams,
-          mark: { type: "rect", fill: "transparent", cursor: "pointer", aria: false },
-          encoding: {
-            x: { value: 0 },
-            x2: { value: "width" },
-            y: { value: 0 },
-            y2: { value: "height" },
-            stroke: { condition: { param: "lock", empty: false, value: "#000000" }, value: "#bbbbbb" },
-            strokeWidth: { condition: { param: "lock", empty: false, value: 2.5 }, value: 0.8 },
-            tooltip: { field: "headLabel", type: "nominal", title: "hover to view, click to lock" },
-          },
-        },
+        headPickerLayer(p.lockParams),
       ],
     },
   };
