@@ -13,6 +13,7 @@ import {
 } from "../src/weights/hub";
 import { downloadOptionalHubFile } from "../src/weights/hubOptionalFile";
 import { LoopbackHub } from "./helpers/loopbackHub";
+import { rejectsWith } from "./helpers/assertions";
 
 const REPO = "test-org/tiny-gpt2";
 const WEIGHTS = "model.safetensors";
@@ -21,18 +22,6 @@ const ENV_VARS = ["HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_OFFLINE", "HF_EN
 
 const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
 const repoDir = (cacheDir: string) => path.join(cacheDir, "models--test-org--tiny-gpt2");
-
-/** Expects `promise` to reject with a HubDownloadError of `code` whose message contains every one of `parts`. */
-async function rejectsWith(promise: Promise<unknown>, code: string, parts: string[]): Promise<HubDownloadError> {
-  const err = await promise.then(
-    () => assert.fail("expected the download to fail"),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof HubDownloadError, `expected HubDownloadError, got ${String(err)}`);
-  assert.equal(err.code, code, err.message);
-  for (const part of parts) assert.ok(err.message.includes(part), `message lacks ${JSON.stringify(part)}: ${err.message}`);
-  return err;
-}
 
 describe("downloadHubFile against a loopback hub", () => {
   const weights = randomBytes(1_500_000);

@@ -14,6 +14,7 @@ import { downloadHubFile, HubDownloadError, stderrProgressBar, type DownloadProg
 import { loadCheckpoint, resolveModelSource } from "../src/weights/loadPretrained";
 import { failWritesUnder } from "./helpers/failingFs";
 import { LoopbackHub } from "./helpers/loopbackHub";
+import { rejectsWith } from "./helpers/assertions";
 
 const REPO = "test-org/tiny-gpt2";
 const WEIGHTS = "model.safetensors";
@@ -22,18 +23,6 @@ const ENV_VARS = ["HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_OFFLINE", "HF_EN
 const CHILD = path.join(__dirname, "helpers", "hubDownloadChild.js");
 
 const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
-
-async function rejectsWith(promise: Promise<unknown>, code: string, parts: string[], absent: string[] = []): Promise<HubDownloadError> {
-  const err = await promise.then(
-    () => assert.fail("expected the download to fail"),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof HubDownloadError, `expected HubDownloadError, got ${String(err)}`);
-  assert.equal(err.code, code, err.message);
-  for (const part of parts) assert.ok(err.message.includes(part), `message lacks ${JSON.stringify(part)}: ${err.message}`);
-  for (const part of absent) assert.ok(!err.message.includes(part), `message has ${JSON.stringify(part)}: ${err.message}`);
-  return err;
-}
 
 interface ChildResult {
   paths?: string[];
