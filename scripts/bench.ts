@@ -3,6 +3,7 @@
  *
  *   npm run bench [-- --backends wasm,cpu] [--quick] [--full-cpu] [--reps N] [--tl-timings FILE] [--kernels-only]
  *   npm run bench -- --memory [--sizes small,medium,large,xl] [--runs 200] [--rerun-tokens 6,512]
+ *   npm run bench -- --kernels [--reps N]   (Jupyter kernels: start and first cells, tslab and Deno)
  *
  *   --backends LIST  which of tensorflow, wasm, cpu to run (default: every one this machine has)
  *   --quick          2 timed runs per pass instead of 5 (for iterating; not for reported figures)
@@ -258,6 +259,12 @@ function sanityLines(outcomes: BackendOutcome[]): string[] {
 async function main(): Promise<number> {
   if (process.argv.includes("--memory")) return memoryMain();
   // charts: `npm run bench -- --charts [--reps N]` runs the chart bench only (scripts/bench-charts.ts)
+  // kernels: `npm run bench -- --kernels [--reps N]` times tslab's and Deno's kernel start and first cells
+  if (process.argv.includes("--kernels")) {
+    const i = process.argv.indexOf("--reps");
+    await (await import("./benchKernels")).runKernelBench(i >= 0 ? Number(process.argv[i + 1]) : 3);
+    return 0;
+  }
   if (process.argv.includes("--charts")) {
     const i = process.argv.indexOf("--reps");
     (await import("./bench-charts")).runChartBench(i >= 0 ? Number(process.argv[i + 1]) || 3 : 3);

@@ -1,5 +1,5 @@
 /**
- * `node dist/scripts/benchKernels.js [--reps N]`: how long each Jupyter kernel takes to start and to
+ * `npm run bench -- --kernels [--reps N]` (or `node dist/scripts/benchKernels.js [--reps N]`): how long each Jupyter kernel takes to start and to
  * run its first cells, through nbclient as `npm run notebook` runs them (tslab, and Deno's kernel
  * where the optional `deno` is installed). Per run, a fresh kernel executes three cells:
  *   1. `console.log(1)`                        — the first cell (tslab compiles it with TypeScript)
@@ -32,10 +32,8 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-async function main(): Promise<void> {
-  const i = process.argv.indexOf("--reps");
-  const reps = i >= 0 ? Number(process.argv[i + 1]) : 3;
-  if (!(reps >= 1)) throw new Error(`--reps needs a positive number, got ${process.argv[i + 1]}`);
+export async function runKernelBench(reps = 3): Promise<void> {
+  if (!(reps >= 1)) throw new Error(`--reps needs a positive number, got ${reps}`);
   const root = projectRoot();
   const work = path.join(root, ".cache", "bench", "kernels");
   const kernelsDir = path.join(work, "jupyter", "kernels");
@@ -71,7 +69,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => {
-  console.error((err as Error).message);
-  process.exit(1);
-});
+if (require.main === module) {
+  const i = process.argv.indexOf("--reps");
+  runKernelBench(i >= 0 ? Number(process.argv[i + 1]) : 3).catch((err) => {
+    console.error((err as Error).message);
+    process.exit(1);
+  });
+}
