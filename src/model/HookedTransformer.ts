@@ -28,7 +28,7 @@ import { PosEmbed } from "./components/posEmbed";
 import { TransformerBlock } from "./components/transformerBlock";
 import { Unembed } from "./components/unembed";
 import { HookedTransformerConfig } from "./config";
-import { PreparedTokens, TokensInput, prepareTokens, tokenizeBatch } from "./tokens";
+import { PreparedTokens, TokensInput, prepareTokens, singleToken, strTokens, tokenizeBatch, tokensToText } from "./tokens";
 import { crossEntropyLoss } from "./loss";
 import { FromPretrainedOptions, ForwardOptions, ReturnType, RunWithCacheOptions, RunWithHooksOptions } from "./options";
 import { ModelBackendInfo, initBackendForLoad } from "../memory/modelBackend";
@@ -146,18 +146,7 @@ export class HookedTransformer extends Module {
 
   /** Each token of `input` as text, e.g. ["<|endoftext|>", "The", " capital", ...]. Batched input must have batch 1. */
   toStrTokens(input: string | number[] | number[][] | tf.Tensor, { prependBos = true }: { prependBos?: boolean } = {}): string[] {
-    let ids: number[];
-    if (typeof input === "string") ids = tokenizeBatch(this.tokenizer, input, prependBos)[0];
-    else if (Array.isArray(input) && Array.isArray(input[0])) {
-      if (input.length !== 1) throw new Error(`toStrTokens takes one sequence; got a batch of ${input.length}. Pick a row first.`);
-      ids = input[0] as number[];
-    } else if (Array.isArray(input)) ids = input as number[];
-    else {
-      if (input.rank === 2 && input.shape[0] !== 1) throw new Error(`toStrTokens takes one sequence; got a batch of ${input.shape[0]}. Index a row first.`);
-      if (input.rank > 2) throw new Error(`toStrTokens takes a 1-D or [1, pos] tensor; got shape [${input.shape.join(", ")}].`);
-      ids = Array.from(input.dataSync());
-    }
-    return ids.map((t) => this.tokenizer.decode([t]));
+    return strTokens(this.tokenizer, input, prependBos);
   }
 
   /**
@@ -169,23 +158,12 @@ export class HookedTransformer extends Module {
   override toString(tokens: number[][] | tf.Tensor2D): string[];
   override toString(tokens?: number | number[] | number[][] | tf.Tensor): string | string[] {
     if (tokens === undefined) return `HookedTransformer(${this.cfg.modelName}: ${this.cfg.nLayers} layers, d_model ${this.cfg.dModel})`;
-    if (typeof tokens === "number") return this.tokenizer.decode([tokens]);
-    if (tokens instanceof tf.Tensor) {
-      if (tokens.rank > 2) throw new Error(`toString takes at most a 2-D tensor; got shape [${tokens.shape.join(", ")}].`);
-      const arr = tokens.arraySync() as number | number[] | number[][];
-      return this.toString(arr as never);
-    }
-    if (tokens.length > 0 && Array.isArray(tokens[0])) return (tokens as number[][]).map((row) => this.tokenizer.decode(row));
-    return this.tokenizer.decode(tokens as number[]);
+    return tokensToText(this.tokenizer, tokens);
   }
 
   /** The id of a text that is exactly one token, e.g. " Paris" → 6342. */
   toSingleToken(text: string): number {
-    const ids = this.tokenizer.encode(text);
-    if (ids.length !== 1) {
-      throw new Error(`"${text}" is ${ids.length} tokens (${ids.map((t) => JSON.stringify(this.tokenizer.decode([t]))).join(", ")}), not one.`);
-    }
-    return ids[0];
+    return singleToken(this.tokenizer, text);
   }
 
   // ---- forward passes --------------------------------------------------------------------------

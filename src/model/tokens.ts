@@ -75,3 +75,39 @@ export function prepareTokens(
   if (rows) return { tokens: tf.tensor2d(flat, shape as [number, number], "int32"), owned: true };
   return { tokens: input as tf.Tensor2D, owned: false };
 }
+
+/** Each token of `input` as text (HookedTransformer.toStrTokens); batched input must have batch 1. */
+export function strTokens(tokenizer: Gpt2Tokenizer, input: string | number[] | number[][] | tf.Tensor, prependBos: boolean): string[] {
+    let ids: number[];
+    if (typeof input === "string") ids = tokenizeBatch(tokenizer, input, prependBos)[0];
+    else if (Array.isArray(input) && Array.isArray(input[0])) {
+      if (input.length !== 1) throw new Error(`toStrTokens takes one sequence; got a batch of ${input.length}. Pick a row first.`);
+      ids = input[0] as number[];
+    } else if (Array.isArray(input)) ids = input as number[];
+    else {
+      if (input.rank === 2 && input.shape[0] !== 1) throw new Error(`toStrTokens takes one sequence; got a batch of ${input.shape[0]}. Index a row first.`);
+      if (input.rank > 2) throw new Error(`toStrTokens takes a 1-D or [1, pos] tensor; got shape [${input.shape.join(", ")}].`);
+      ids = Array.from(input.dataSync());
+    }
+    return ids.map((t) => tokenizer.decode([t]));
+}
+
+/** Token ids to text (HookedTransformer.toString): a string per sequence, one per row of a [batch, pos] input. */
+export function tokensToText(tokenizer: Gpt2Tokenizer, tokens: number | number[] | number[][] | tf.Tensor): string | string[] {
+  if (typeof tokens === "number") return tokenizer.decode([tokens]);
+  if (tokens instanceof tf.Tensor) {
+    if (tokens.rank > 2) throw new Error(`toString takes at most a 2-D tensor; got shape [${tokens.shape.join(", ")}].`);
+    return tokensToText(tokenizer, tokens.arraySync() as number | number[] | number[][]);
+  }
+  if (tokens.length > 0 && Array.isArray(tokens[0])) return (tokens as number[][]).map((row) => tokenizer.decode(row));
+  return tokenizer.decode(tokens as number[]);
+}
+
+/** The id of a text that is exactly one token, else an error listing its tokens. */
+export function singleToken(tokenizer: Gpt2Tokenizer, text: string): number {
+  const ids = tokenizer.encode(text);
+  if (ids.length !== 1) {
+    throw new Error(`"${text}" is ${ids.length} tokens (${ids.map((t) => JSON.stringify(tokenizer.decode([t]))).join(", ")}), not one.`);
+  }
+  return ids[0];
+}
